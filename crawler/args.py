@@ -1,0 +1,60 @@
+"""Crawl arguments shared by every spider and the CLI: the date window and the languages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from crawler.dates import days_between, hk_today, parse_day
+
+LANG_CHOICES = ("en", "zh", "all")
+
+
+@dataclass(frozen=True)
+class CrawlWindow:
+    """Which days and languages a crawl covers."""
+
+    days: tuple[date, ...]
+    langs: tuple[str, ...]
+
+    def arguments(self) -> dict[str, object]:
+        """The window as recorded in crawl_runs."""
+        return {
+            "since": self.days[0].isoformat() if self.days else None,
+            "until": self.days[-1].isoformat() if self.days else None,
+            "days": len(self.days),
+            "lang": "all" if len(self.langs) > 1 else self.langs[0],
+        }
+
+
+def parse_langs(value: str | None) -> tuple[str, ...]:
+    """ "en", "zh" or "all" (the default) as a tuple of language codes."""
+    value = (value or "all").strip().lower()
+    if value not in LANG_CHOICES:
+        raise ValueError(f"invalid language {value!r}: use en, zh or all")
+    return ("en", "zh") if value == "all" else (value,)
+
+
+def crawl_window(
+    since: str | None = None,
+    until: str | None = None,
+    lang: str | None = None,
+    days: str | None = None,
+) -> CrawlWindow:
+    """Validate crawl arguments as given on a command line; ValueError names the bad one.
+
+    With no dates the window is yesterday and today in Hong Kong. ``days`` (comma-separated)
+    lists days explicitly instead of a range.
+    """
+    langs = parse_langs(lang)
+    if days:
+        if since or until:
+            raise ValueError("give either days or since/until, not both")
+        listed = sorted({parse_day(part) for part in days.split(",") if part.strip()})
+        return CrawlWindow(tuple(listed), langs)
+    today = hk_today()
+    end = parse_day(until) if until else today
+    start = parse_day(since) if since else min(end, today) - timedelta(days=1)
+    if start > end:
+        raise ValueError(f"--since {start} is after --until {end}")
+    return CrawlWindow(tuple(days_between(start, end)), langs)

@@ -1,0 +1,346 @@
+"""`hkarchive`: crawl news into the SQLite archive, run the offline demo, serve a mirror.
+
+Usage errors exit with status 2 and runtime errors with status 1, each with one line on
+standard error and no traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from crawler import __version__
+from crawler.args import LANG_CHOICES, crawl_window
+from crawler.mirror_settings import check_mirror_url
+from pipelines.archive import ArchiveError, open_archive
+
+DEFAULT_DB = "data/archive.db"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_MIRROR = PROJECT_ROOT / "tests" / "mirror"
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    envvar="HKARCHIVE_DB",
+    default=DEFAULT_DB,
+    show_default=True,
+    show_envvar=True,
+    type=click.Path(dir_okay=False),
+    help="The SQLite archive.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="hkarchive")
+def cli() -> None:
+    """Crawl Hong Kong public-sector news into a SQLite archive.
+
+    Example: hkarchive crawl govhk --since 2022-05-25 --until 2022-05-25
+    """
+
+
+@dataclass
+class RunSummary:
+    """What a set of crawls did, read back from crawl_runs."""
+
+    runs: list[dict[str, Any]]
+
+    @property
+    def errors(self) -> int:
+        return sum(int(run["errors"] or 0) for run in self.runs)
+
+    @property
+    def failed(self) -> bool:
+        return any(run["status"] != "finished" for run in self.runs)
+
+    def lines(self) -> list[str]:
+        out = []
+        for run in self.runs:
+            out.append(
+                f"{run['spider']}: run {run['id']} {run['status']}: "
+                f"{run['pages_fetched'] or 0} pages fetched, "
+                f"{run['items_new'] or 0} new, {run['items_updated'] or 0} updated, "
+                f"{run['items_unchanged'] or 0} unchanged, "
+                f"{run['index_pages_missing'] or 0} index pages missing, "
+                f"{run['errors'] or 0} errors"
+            )
+        return out
+
+
+def _usage_error(message: str) -> NoReturn:
+    raise click.UsageError(message)
+
+
+def known_sources() -> list[str]:
+    """Names of every spider in the project."""
+    from scrapy.spiderloader import SpiderLoader
+
+    return sorted(SpiderLoader.from_settings(_project_settings()).list())
+
+
+def _project_settings() -> Any:
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    return settings
+
+
+def run_crawls(
+    sources: Sequence[str],
+    spider_args: dict[str, str],
+    db_path: str,
+    mirror: str | None,
+    log_level: str = "INFO",
+) -> RunSummary:
+    """Run spiders in this process into the archive at db_path; returns their crawl_runs rows."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.mirror_settings import mirror_overrides
+
+    settings = _project_settings()
+    settings.set("HKARCHIVE_DB", db_path, priority="cmdline")
+    settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    if mirror:
+        settings.update(mirror_overrides(mirror), priority="cmdline")
+    with open_archive(db_path) as db:
+        last = db.execute("SELECT coalesce(max(id), 0) FROM crawl_runs").fetchone()[0]
+    process = CrawlerProcess(settings)
+    for source in sources:
+        process.crawl(source, **spider_args)
+    process.start()
+    with open_archive(db_path) as db:
+        runs = list(db.query("SELECT * FROM crawl_runs WHERE id > ? ORDER BY id", [last]))
+    return RunSummary(runs)
+
+
+def _check_archive(db_path: str) -> None:
+    """Open (create or migrate) the archive before crawling, so a bad path fails at once."""
+    try:
+        open_archive(db_path).close()
+    except ArchiveError as exc:
+        _usage_error(str(exc))
+
+
+def _check_mirror_reachable(url: str) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=5).close()
+    except OSError as exc:
+        raise click.ClickException(f"cannot connect to the mirror at {url}: {exc}") from exc
+
+
+def _log_level(verbose: bool, quiet: bool) -> str:
+    return "DEBUG" if verbose else "WARNING" if quiet else "INFO"
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@click.option("--since", help="First day to crawl, YYYY-MM-DD (default: yesterday, HK time).")
+@click.option("--until", help="Last day to crawl, YYYY-MM-DD (default: today, HK time).")
+@click.option(
+    "--lang",
+    default="all",
+    show_default=True,
+    type=click.Choice(LANG_CHOICES),
+    help="Which language's releases to crawl.",
+)
+@click.option(
+    "--mirror",
+    envvar="HKARCHIVE_MIRROR",
+    show_envvar=True,
+    help="Fetch https://HOST/PATH from MIRROR/HOST/PATH instead (items keep their real URLs).",
+)
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Fetch releases again even if already archived (every crawl does so for now).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log every request (DEBUG).")
+@click.option("-q", "--quiet", is_flag=True, help="Log only warnings and errors.")
+@db_option
+def crawl(
+    sources: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    lang: str,
+    mirror: str | None,
+    refresh: bool,
+    verbose: bool,
+    quiet: bool,
+    db_path: str,
+) -> None:
+    """Crawl SOURCEs (default: all of them) into the archive.
+
+    Example: hkarchive crawl govhk --since 2022-05-20 --until 2022-05-25 --lang en
+    """
+    available = known_sources()
+    unknown = [s for s in sources if s not in available]
+    if unknown:
+        _usage_error(f"unknown source {unknown[0]!r} (available: {', '.join(available)})")
+    try:
+        crawl_window(since=since, until=until, lang=lang)
+        mirror = check_mirror_url(mirror) if mirror else None
+    except ValueError as exc:
+        _usage_error(str(exc))
+    _check_archive(db_path)
+    if mirror:
+        _check_mirror_reachable(mirror)
+    spider_args = {"lang": lang}
+    if since:
+        spider_args["since"] = since
+    if until:
+        spider_args["until"] = until
+    summary = run_crawls(
+        list(sources) or available, spider_args, db_path, mirror, _log_level(verbose, quiet)
+    )
+    _report(summary, db_path)
+
+
+def _report(summary: RunSummary, db_path: str) -> None:
+    for line in summary.lines():
+        click.echo(line)
+    if summary.failed or summary.errors:
+        raise click.ClickException(
+            f"crawl finished with {summary.errors} errors; see the log above and "
+            f"the crawl_runs table in {db_path}"
+        )
+
+
+_INDEX_NAME = re.compile(r"(\d{2})c?\.htm")
+
+
+def mirror_days(mirror_dir: Path) -> list[str]:
+    """Days that have a GovHK daily index page in a mirror directory, as YYYY-MM-DD."""
+    base = mirror_dir / "www.info.gov.hk" / "gia" / "general"
+    days = set()
+    for page in base.glob("[0-9]" * 6 + "/*.htm"):
+        match = _INDEX_NAME.fullmatch(page.name)
+        month = page.parent.name
+        if match:
+            days.add(f"{month[:4]}-{month[4:]}-{match[1]}")
+    return sorted(days)
+
+
+@cli.command()
+@click.option("-v", "--verbose", is_flag=True, help="Show the crawl's log.")
+@db_option
+def demo(verbose: bool, db_path: str) -> None:
+    """Crawl the bundled mirror of captured pages into the archive, offline, and show it.
+
+    Serves the project's mirror (tests/mirror) on 127.0.0.1, crawls every day it holds in
+    English and Chinese, then prints what was archived and a sample query.
+
+    Example: hkarchive demo --db /tmp/demo.db
+    """
+    from crawler.mirror import MirrorServer
+
+    if not DEMO_MIRROR.is_dir():
+        raise click.ClickException(
+            f"the demo mirror is missing ({DEMO_MIRROR}): run the demo from a checkout"
+        )
+    _check_archive(db_path)
+    days = mirror_days(DEMO_MIRROR)
+    click.echo(f"Serving the bundled mirror ({len(days)} days of GovHK releases) on 127.0.0.1")
+    with MirrorServer(DEMO_MIRROR).start() as server:
+        summary = run_crawls(
+            ["govhk"],
+            {"days": ",".join(days), "lang": "all"},
+            db_path,
+            server.url,
+            "INFO" if verbose else "WARNING",
+        )
+    for line in summary.lines():
+        click.echo(line)
+    _print_archive_summary(db_path)
+    if summary.failed or summary.errors:
+        raise click.ClickException(f"the demo crawl had {summary.errors} errors")
+
+
+SAMPLE_QUERY = (
+    "select a.published_at, a.lang, a.title from articles_fts "
+    "join articles a on a.rowid = articles_fts.rowid "
+    "where articles_fts match 'InnoHK' order by a.published_at"
+)
+
+
+def _print_archive_summary(db_path: str) -> None:
+    with open_archive(db_path) as db:
+        click.echo(f"\nArchive {db_path}:")
+        for row in db.query(
+            "select source, lang, count(*) n, min(published_at) first, max(published_at) last, "
+            "(select count(*) from images i where i.article_id in "
+            "(select id from articles b where b.source = a.source and b.lang = a.lang)) photos "
+            "from articles a group by source, lang order by source, lang"
+        ):
+            click.echo(
+                f"  {row['source']} {row['lang']}: {row['n']} releases, {row['photos']} photos, "
+                f"published {row['first'][:10]} to {row['last'][:10]}"
+            )
+        click.echo(f"\nSample query (full-text search for 'InnoHK'):\n  {SAMPLE_QUERY}")
+        for row in db.query(SAMPLE_QUERY):
+            click.echo(f"  {row['published_at']}  {row['lang']}  {row['title']}")
+        click.echo(
+            f'\nTry: sqlite3 {db_path} "select published_at, title from articles '
+            'order by published_at desc limit 10"'
+        )
+
+
+@cli.group()
+def mirror() -> None:
+    """Serve a directory of captured pages as a mirror of the sites."""
+
+
+@mirror.command("serve")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@db_option
+def mirror_serve(directory: str, host: str, port: int, db_path: str) -> None:
+    """Serve DIRECTORY, laid out as DIRECTORY/HOST/PATH, over HTTP until interrupted.
+
+    A path ending in / is served from index.html; a query string is part of the file name.
+    Crawl it with: hkarchive crawl --mirror http://127.0.0.1:8000
+
+    Example: hkarchive mirror serve tests/mirror --port 8000
+    """
+    from crawler.mirror import serve
+
+    del db_path  # accepted like on every command; serving reads no archive
+    try:
+        serve(directory, host=host, port=port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; usage errors exit 2 and runtime errors 1, each with one line, no traceback."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.UsageError as exc:
+        click.echo(f"hkarchive: error: {exc.format_message()}", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"hkarchive: error: {exc.format_message()}", err=True)
+        return 1
+    except click.Abort:
+        click.echo("hkarchive: interrupted", err=True)
+        return 1
+    except ArchiveError as exc:
+        click.echo(f"hkarchive: error: {exc}", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

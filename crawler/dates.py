@@ -1,0 +1,120 @@
+"""The Hong Kong date helper: every date the project reads or prints goes through here."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import dateparser
+
+# Hong Kong has kept UTC+8 without daylight saving since 1979, so a fixed offset is exact for
+# every release the archive can hold and needs no tz database.
+HKT = timezone(timedelta(hours=8), "HKT")
+
+# Formats GovHK prints, tried by dateparser before its general parser: that fast path costs
+# a fraction of a millisecond instead of several, and extraction runs once per page.
+_FORMATS = [
+    "%A, %B %d, %Y %H:%M",
+    "%B %d, %Y %H:%M",
+    "%A, %B %d, %Y",
+    "%B %d, %Y",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+]
+_SETTINGS: Any = {
+    "TIMEZONE": "Asia/Hong_Kong",
+    "RETURN_AS_TIMEZONE_AWARE": True,
+    "PREFER_DAY_OF_MONTH": "first",
+    "REQUIRE_PARTS": ["day", "month", "year"],
+}
+_LANGUAGES = ["en", "zh-Hant", "zh"]
+
+_WEEKDAY_ZH = re.compile(r"[（(]\s*(?:星期|週|周)[一二三四五六日天]\s*[）)]")
+_TIME_ZH = re.compile(r"(\d{1,2})\s*[時时]\s*(\d{1,2})\s*分")
+_NOISE = re.compile(r"香港時間|香港时间|\bHKT\b|\bIssued at\b|\bEnds/|^完", re.IGNORECASE)
+
+
+def normalize_date_text(text: str) -> str:
+    """Rewrite GovHK's footer forms into ones dateparser reads.
+
+    "2022年5月25日（星期三） 香港時間20時20分" becomes "2022年5月25日 20:20";
+    "Ends/Wednesday, May 25, 2022 Issued at HKT 20:20" becomes "Wednesday, May 25, 2022 20:20".
+    """
+    text = _WEEKDAY_ZH.sub(" ", text)
+    text = _TIME_ZH.sub(lambda m: f" {int(m[1]):02d}:{int(m[2]):02d}", text)
+    text = _NOISE.sub(" ", text)
+    return " ".join(text.split())
+
+
+def parse_hk_datetime(text: str | None) -> datetime | None:
+    """Parse a date or date-time written in Hong Kong (English or Chinese) into an aware datetime.
+
+    Naive values are taken as Hong Kong time; the result is always in HKT (+08:00).
+    Returns None for text that holds no complete date.
+    """
+    if not text or not text.strip():
+        return None
+    cleaned = normalize_date_text(text)
+    if not cleaned:
+        return None
+    try:
+        parsed = dateparser.parse(
+            cleaned, date_formats=_FORMATS, languages=_LANGUAGES, settings=_SETTINGS
+        )
+    except (ValueError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    return parsed.astimezone(HKT)
+
+
+def format_hk(dt: datetime) -> str:
+    """ISO 8601 to the minute in Hong Kong time, e.g. 2022-05-25T20:20:00+08:00."""
+    return dt.astimezone(HKT).replace(second=0, microsecond=0).isoformat()
+
+
+def hk_now() -> datetime:
+    """The current time in Hong Kong, to the second."""
+    return datetime.now(HKT).replace(microsecond=0)
+
+
+def hk_today() -> date:
+    """Today's date in Hong Kong, whatever the machine's time zone."""
+    return hk_now().date()
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_day(text: str) -> date:
+    """Parse a day given on the command line: YYYY-MM-DD, or words such as "today", "3 days ago".
+
+    Relative words are read against today's date in Hong Kong. Raises ValueError naming the
+    input when it is not a day.
+    """
+    value = text.strip()
+    if _ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"invalid date {text!r}: no such day") from None
+    relative = dateparser.parse(
+        value,
+        languages=["en"],
+        settings={
+            "TIMEZONE": "Asia/Hong_Kong",
+            "RETURN_AS_TIMEZONE_AWARE": True,
+            "RELATIVE_BASE": hk_now().replace(tzinfo=None),
+        },
+    )
+    if relative is None:
+        raise ValueError(f"invalid date {text!r}: use YYYY-MM-DD (or e.g. 'yesterday')")
+    return relative.astimezone(HKT).date()
+
+
+def days_between(since: date, until: date) -> list[date]:
+    """Every day from since to until, both included, oldest first."""
+    return [since + timedelta(days=n) for n in range((until - since).days + 1)]

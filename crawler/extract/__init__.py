@@ -1,0 +1,1 @@
+"""Page extraction: pure functions from a response to fields, testable without the engine."""

@@ -1,0 +1,219 @@
+"""GovHK press releases: every selector for www.info.gov.hk/gia/general/ in one place.
+
+Release pages share one template (see tests/MARKUP.md): the headline in ``span#PRHeadlineSpan``,
+the body in ``span#pressrelease`` with the footer ("Ends/<date>", "Issued at HKT hh:mm", "NNNN")
+inside it, and media in the right column. Daily index pages have no known layout, so links to
+releases are found by URL pattern alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from datetime import date
+
+import nh3
+from lxml import html
+from scrapy.http import TextResponse
+
+from crawler.dates import format_hk, parse_hk_datetime
+from crawler.extract.text import element_text, squash, to_html
+from crawler.items import Article, Attachment, Link, Photo, Video
+from crawler.urls import ReleaseRef, absolute_url, canonical_url, release_ref
+
+SOURCE = "govhk"
+
+TITLE_XPATHS = [
+    ("selector:#PRHeadlineSpan", '//span[@id="PRHeadlineSpan"]'),
+    ("selector:#PRHeadline", '//div[@id="PRHeadline"]'),
+    ("og:title", '//meta[@property="og:title"]/@content'),
+    ("title", "//title"),
+]
+BODY_XPATH = '//span[@id="pressrelease"]'
+
+
+def _has_class(name: str) -> str:
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+FOOTER_XPATH = f"//div[{_has_class('mB15')} and {_has_class('f15')}]"
+PHOTO_XPATH = f"//a[{_has_class('fancybox')}][@href]"
+ATTACHMENT_XPATH = f"//div[{_has_class('resAttach')}]//a[{_has_class('attach_text')}]"
+VIDEO_PARTS_XPATH = (
+    f"//div[{_has_class('resAV')}]//*[{_has_class('video_text')} or {_has_class('videsLnkArrow')}]"
+)
+RELATED_XPATH = f"//div[{_has_class('resContentRef')}]//a[{_has_class('contentref_text')}]"
+# Inside the body span but not body text: the footer, the "NNNN" end mark, and the empty
+# placeholder that the page's script fills with a copy of the right column.
+BODY_NOISE_XPATH = (
+    f".//div[({_has_class('mB15')} and {_has_class('f15')}) or {_has_class('controlDisplay2')}"
+    " or normalize-space(.) = 'NNNN'] | .//script | .//style | .//noscript"
+)
+
+_EN_DATE = re.compile(
+    r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+([A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4})"
+)
+_EN_TIME = re.compile(r"HKT\s*(\d{1,2})\s*[:.]\s*(\d{2})")
+_ZH_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_ZH_TIME = re.compile(r"(\d{1,2})\s*[時时]\s*(\d{1,2})\s*分")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+class ExtractionError(ValueError):
+    """A page that cannot yield an item; the message says which part is missing."""
+
+
+def release_links(response: TextResponse) -> Iterator[ReleaseRef]:
+    """Every release linked from a page, once each, in page order, by URL pattern only."""
+    seen: set[str] = set()
+    for href in response.xpath("//a/@href | //area/@href").getall():
+        url = absolute_url(response.url, href)
+        ref = release_ref(url) if url else None
+        if ref and ref.native_id not in seen:
+            seen.add(ref.native_id)
+            yield ref
+
+
+def extract_release(response: TextResponse) -> Article:
+    """Extract a GovHK release page into an Article (not yet normalised or hashed)."""
+    ref = release_ref(response.url)
+    if ref is None:
+        raise ExtractionError(f"not a GovHK release URL: {response.url}")
+    root = response.selector.root
+    methods: dict[str, str] = {}
+
+    title, methods["title"] = _title(root)
+    if not title:
+        raise ExtractionError("no headline, og:title or <title>")
+
+    body = root.xpath(BODY_XPATH)
+    if not body:
+        raise ExtractionError("no body (span#pressrelease)")
+    methods["body"] = "selector:#pressrelease"
+
+    footer = " ".join(squash(el.text_content()) for el in root.xpath(FOOTER_XPATH))
+    published_at, methods["published_at"] = _published_at(footer, ref.folder)
+    lang, methods["lang"] = _language(footer, title)
+
+    body_el = _clean_body(body[0], response.url)
+    body_text = element_text(body_el)
+    if not body_text:
+        raise ExtractionError("empty body")
+
+    return Article(
+        source=SOURCE,
+        native_id=ref.native_id,
+        url=ref.url,
+        lang=lang,
+        title=title,
+        published_at=published_at,
+        body_text=body_text,
+        body_html=sanitize_html(to_html(body_el)),
+        photos=list(_photos(root, response.url)),
+        attachments=list(_attachments(root, response.url)),
+        videos=list(_videos(root, response.url)),
+        related=list(_related(root, response.url)),
+        extraction=methods,
+    )
+
+
+def _title(root: html.HtmlElement) -> tuple[str, str]:
+    for method, xpath in TITLE_XPATHS:
+        for found in root.xpath(xpath):
+            text = squash(found if isinstance(found, str) else found.text_content())
+            if text:
+                return text, method
+    return "", "missing"
+
+
+def _published_at(footer: str, folder: date) -> tuple[str, str]:
+    """The footer's date and time; the day folder's date when the footer has none.
+
+    Never the date inside the release id: that is when the release was created.
+    """
+    day = _EN_DATE.search(footer)
+    time = _EN_TIME.search(footer)
+    if day is None:
+        zh_day = _ZH_DATE.search(footer)
+        time = _ZH_TIME.search(footer)
+        day_text = f"{zh_day[1]}年{zh_day[2]}月{zh_day[3]}日" if zh_day else None
+    else:
+        day_text = day[1]
+    if day_text:
+        time_text = f" {int(time[1]):02d}:{int(time[2]):02d}" if time else ""
+        parsed = parse_hk_datetime(day_text + time_text)
+        if parsed is not None:
+            if time:
+                return format_hk(parsed), "footer"
+            return parsed.date().isoformat(), "footer-date-only"
+    return folder.isoformat(), "url-folder"
+
+
+def _language(footer: str, title: str) -> tuple[str, str]:
+    if "Ends/" in footer or _EN_TIME.search(footer):
+        return "en", "footer"
+    if _ZH_DATE.search(footer) or footer.startswith("完"):
+        return "zh", "footer"
+    letters = [c for c in title if c.isalpha()]
+    cjk = sum(1 for c in letters if _CJK.match(c))
+    return ("zh" if letters and cjk / len(letters) > 0.3 else "en"), "title-script"
+
+
+def _clean_body(span: html.HtmlElement, base_url: str) -> html.HtmlElement:
+    """A copy of the body span without footer, end mark, scripts; links made absolute."""
+    body: html.HtmlElement = copy.deepcopy(span)
+    for el in body.xpath(BODY_NOISE_XPATH):
+        el.drop_tree()
+    body.make_links_absolute(base_url, resolve_base_href=False, handle_failures="ignore")
+    return body
+
+
+def sanitize_html(fragment: str) -> str:
+    """Body HTML safe to show: no scripts, event handlers, styles or javascript: URLs."""
+    return nh3.clean(fragment, link_rel=None).strip()
+
+
+def _photos(root: html.HtmlElement, base: str) -> Iterator[Photo]:
+    seen: set[str] = set()
+    for a in root.xpath(PHOTO_XPATH):
+        url = absolute_url(base, a.get("href"))
+        if not url or url in seen:
+            continue
+        seen.add(url)
+        img = a.find(".//img")
+        thumb = absolute_url(base, img.get("src")) if img is not None else None
+        caption = squash(a.get("title")) or (squash(img.get("alt")) if img is not None else "")
+        yield Photo(url=url, thumbnail_url=thumb, caption=caption)
+
+
+def _attachments(root: html.HtmlElement, base: str) -> Iterator[Attachment]:
+    seen: set[str] = set()
+    for a in root.xpath(ATTACHMENT_XPATH):
+        url = absolute_url(base, a.get("href"))
+        if url and url not in seen:
+            seen.add(url)
+            yield Attachment(url=url, title=squash(a.text_content()) or squash(a.get("title")))
+
+
+def _videos(root: html.HtmlElement, base: str) -> Iterator[Video]:
+    """Each video's link paired with the title shown above it."""
+    title = ""
+    seen: set[str] = set()
+    for el in root.xpath(VIDEO_PARTS_XPATH):
+        if el.tag != "a":
+            title = squash(el.text_content())
+            continue
+        url = absolute_url(base, el.get("href"))
+        if url and url not in seen:
+            seen.add(url)
+            yield Video(url=url, title=title or squash(el.text_content()))
+
+
+def _related(root: html.HtmlElement, base: str) -> Iterator[Link]:
+    seen: set[str] = set()
+    for a in root.xpath(RELATED_XPATH):
+        url = absolute_url(base, a.get("href"))
+        if url and url not in seen:
+            seen.add(url)
+            yield Link(url=canonical_url(url), title=squash(a.text_content()))

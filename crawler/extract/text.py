@@ -1,0 +1,152 @@
+"""Readable plain text from body HTML: lines as a browser shows them, paragraphs apart.
+
+GovHK bodies separate paragraphs with ``<br>&nbsp;<br>`` rather than ``<p>``; html-text and
+trafilatura both fold that into a single line break, losing the paragraphs, so this renderer
+keeps every ``<br>`` and lets blank lines mark paragraphs. Tables become one line per row with
+cells joined by `` | ``; list items one line each, prefixed with ``- `` (or ``1.`` in ``<ol>``).
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+import unicodedata
+
+from lxml import etree, html
+
+_SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "select", "button"})
+_PARAGRAPH = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "pre"})
+_BLOCK = _PARAGRAPH | frozenset(
+    {
+        "div", "ul", "ol", "li", "dl", "dt", "dd", "tr", "section", "article", "header",
+        "footer", "nav", "aside", "figure", "figcaption", "address", "center", "form",
+        "fieldset", "hr", "main", "caption",
+    }
+)  # fmt: skip
+_COLLAPSIBLE = " \t\r\n\f"
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+class _Writer:
+    """Accumulates text with explicit line and paragraph breaks."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def text(self, value: str | None) -> None:
+        if not value:
+            return
+        # Source indentation at the start of a line is invisible in a browser; a no-break space
+        # is not (GovHK's "<br>&nbsp;<br>" is a visible blank line), so only the former goes.
+        if not value.strip(_COLLAPSIBLE) and (not self.parts or self.parts[-1].endswith("\n")):
+            return
+        self.parts.append(value.replace("\n", " ").replace("\r", " "))
+
+    def br(self) -> None:
+        self.parts.append("\n")
+
+    def line(self) -> None:
+        if self.parts and not self.parts[-1].endswith("\n"):
+            self.parts.append("\n")
+
+    def paragraph(self) -> None:
+        self.line()
+        self.parts.append("\n")
+
+    def result(self) -> str:
+        return "".join(self.parts)
+
+
+def _hidden(el: html.HtmlElement) -> bool:
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style
+
+
+def _render(el: html.HtmlElement, out: _Writer, list_index: int | None = None) -> None:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    if not tag or tag in _SKIP or _hidden(el):
+        # Comments and processing instructions still carry the text that follows them.
+        out.text(el.tail)
+        return
+    if tag == "br":
+        out.br()
+        out.text(el.tail)
+        return
+    if tag == "table":
+        out.paragraph()
+        for row in _table_rows(el):
+            out.text(row)
+            out.line()
+        out.paragraph()
+        out.text(el.tail)
+        return
+    if tag in _PARAGRAPH:
+        out.paragraph()
+    elif tag in _BLOCK:
+        out.line()
+    if tag == "li":
+        out.text(f"{list_index}. " if list_index is not None else "- ")
+    out.text(el.text)
+    number = 0
+    for child in el:
+        child_index = None
+        if tag == "ol" and isinstance(child.tag, str) and child.tag == "li":
+            number += 1
+            child_index = number
+        _render(child, out, child_index)
+    if tag in _PARAGRAPH:
+        out.paragraph()
+    elif tag in _BLOCK:
+        out.line()
+    out.text(el.tail)
+
+
+def _table_rows(table: html.HtmlElement) -> list[str]:
+    rows = []
+    for tr in table.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"):
+        cells = [" ".join(_inner_text(cell).split()) for cell in tr.xpath("./td | ./th")]
+        if any(cells):
+            rows.append(" | ".join(cells).strip())
+    return rows
+
+
+def _inner_text(el: html.HtmlElement) -> str:
+    out = _Writer()
+    out.text(el.text)
+    for child in el:
+        _render(child, out)
+    return out.result()
+
+
+def clean_text(text: str) -> str:
+    """Normalise rendered text: NFC, no-break spaces as spaces, lines trimmed, blank runs as one."""
+    text = unicodedata.normalize("NFC", text).replace("\u00a0", " ").replace("\u3000", " ")
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def element_text(el: html.HtmlElement) -> str:
+    """The readable text of an element's content (its own tail excluded)."""
+    return clean_text(_inner_text(el))
+
+
+def html_to_text(fragment: str) -> str:
+    """The readable text of an HTML fragment."""
+    if not fragment.strip():
+        return ""
+    root = html.fragment_fromstring(fragment, create_parent="div")
+    return element_text(root)
+
+
+def squash(text: str | None) -> str:
+    """One line of text: every run of whitespace (no-break spaces included) as a single space."""
+    if not text:
+        return ""
+    return " ".join(unicodedata.normalize("NFC", text).replace("\u3000", " ").split())
+
+
+def to_html(el: etree._Element) -> str:
+    """Serialise an element's children (not the element itself) as HTML."""
+    head = htmllib.escape(el.text, quote=False) if el.text else ""
+    return head + "".join(etree.tostring(c, encoding="unicode", method="html") for c in el)

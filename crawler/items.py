@@ -1,0 +1,70 @@
+"""The items spiders yield: one Article per news item, with its media and links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Photo:
+    """A photo shown with an item: full-size URL, thumbnail URL and caption."""
+
+    url: str
+    thumbnail_url: str | None = None
+    caption: str = ""
+
+
+@dataclass
+class Attachment:
+    """A file attached to an item (usually a PDF)."""
+
+    url: str
+    title: str = ""
+
+
+@dataclass
+class Video:
+    """A video (or audio) recording published with an item."""
+
+    url: str
+    title: str = ""
+
+
+@dataclass
+class Link:
+    """A link to a related item."""
+
+    url: str
+    title: str = ""
+
+
+@dataclass
+class Article:
+    """One news item as extracted from its page, before the pipelines normalise and store it.
+
+    ``published_at`` is ISO 8601 in Hong Kong time (``2022-05-25T20:20:00+08:00``), or a bare
+    date when the page gave no time. ``extraction`` records how each field was obtained
+    (``selector:#PRHeadlineSpan``, ``footer``, ``url-folder`` ...) so that a change of markup
+    shows up in the data.
+    """
+
+    source: str
+    native_id: str
+    url: str
+    lang: str
+    title: str
+    published_at: str | None
+    body_text: str
+    body_html: str
+    photos: list[Photo] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    videos: list[Video] = field(default_factory=list)
+    related: list[Link] = field(default_factory=list)
+    category: str | None = None
+    extraction: dict[str, str] = field(default_factory=dict)
+    content_hash: str | None = None
+
+    @property
+    def id(self) -> str:
+        """The archive's primary key, ``source:native_id``."""
+        return f"{self.source}:{self.native_id}"

@@ -1,0 +1,1 @@
+"""Item pipelines: normalise, validate, dedupe, store; and the archive schema and migrations."""

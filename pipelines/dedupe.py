@@ -1,0 +1,24 @@
+"""DedupePipeline: within one run, an item id is stored once."""
+
+from __future__ import annotations
+
+from scrapy.exceptions import DropItem
+
+from crawler.items import Article
+
+
+class DedupePipeline:
+    """Drops a second item with an id already seen in this run.
+
+    The spider already requests each release once; this guards against the same release being
+    reached under two URLs the spider could not tell apart (another day folder, say).
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def process_item(self, item: Article) -> Article:
+        if item.id in self.seen:
+            raise DropItem(f"duplicate item {item.id} in this run", log_level="DEBUG")
+        self.seen.add(item.id)
+        return item

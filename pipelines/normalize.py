@@ -1,0 +1,52 @@
+"""NormalizePipeline: Unicode and whitespace of text fields, canonical URL, content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+
+from crawler.extract.text import clean_text, squash
+from crawler.items import Article, Attachment, Link, Video
+from crawler.urls import canonical_url
+
+
+def content_hash(article: Article) -> str:
+    """SHA-256 of what a reader sees: title, date, body text and media (not the HTML markup).
+
+    Two fetches of a page that differ only in markup or in fetch-time details hash the same,
+    so a re-crawl of an unchanged release changes nothing.
+    """
+    data = asdict(article)
+    content = {
+        "title": article.title,
+        "published_at": article.published_at,
+        "body_text": article.body_text,
+        "category": article.category,
+        "photos": data["photos"],
+        "attachments": data["attachments"],
+        "videos": data["videos"],
+    }
+    encoded = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def normalize_article(article: Article) -> Article:
+    """Normalise an item in place and set its content hash; returns it."""
+    article.title = squash(article.title)
+    article.body_text = clean_text(article.body_text)
+    article.url = canonical_url(article.url)
+    for photo in article.photos:
+        photo.caption = squash(photo.caption)
+    titled: list[Attachment | Video | Link] = [*article.attachments, *article.videos]
+    for entry in [*titled, *article.related]:
+        entry.title = squash(entry.title)
+    article.content_hash = content_hash(article)
+    return article
+
+
+class NormalizePipeline:
+    """Normalises every Article the same way, whatever spider produced it."""
+
+    def process_item(self, item: Article) -> Article:
+        return normalize_article(item)

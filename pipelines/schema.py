@@ -1,0 +1,112 @@
+"""The archive's schema, built and upgraded in place by numbered migrations.
+
+``PRAGMA user_version`` holds the number of migrations applied. Each migration runs in one
+transaction with its version bump, so an archive is always at a whole version. Never edit a
+released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+CHILD_TABLES = ("images", "attachments", "videos", "related_links")
+
+
+def _v1_initial(db: sqlite_utils.Database) -> None:
+    db.table("articles").create(
+        {
+            "id": str,
+            "source": str,
+            "native_id": str,
+            "url": str,
+            "lang": str,
+            "title": str,
+            "published_at": str,
+            "body_text": str,
+            "body_html": str,
+            "category": str,
+            "content_hash": str,
+            "extraction": str,
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "last_changed_at": str,
+            "first_run_id": int,
+            "last_run_id": int,
+        },
+        pk="id",
+        not_null={"source", "native_id", "url", "lang", "title", "body_text", "content_hash"},
+    )
+    db.table("articles").create_index(["source", "published_at"])
+    db.table("articles").create_index(["published_at"])
+    db.table("articles").create_index(["lang", "published_at"])
+    _child(db, "images", {"url": str, "thumbnail_url": str, "caption": str})
+    _child(db, "attachments", {"url": str, "title": str})
+    _child(db, "videos", {"url": str, "title": str})
+    _child(db, "related_links", {"url": str, "title": str})
+    db.table("crawl_runs").create(
+        {
+            "id": int,
+            "spider": str,
+            "arguments": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "finish_reason": str,
+            "pages_fetched": int,
+            "index_pages_missing": int,
+            "items_new": int,
+            "items_updated": int,
+            "items_unchanged": int,
+            "items_dropped": int,
+            "errors": int,
+            "stats": str,
+        },
+        pk="id",
+    )
+    # English full text with stemming. The FTS table is separate from the data, so a
+    # Chinese-aware index (issue-level work) can be added beside it by a later migration.
+    db.table("articles").enable_fts(
+        ["title", "body_text"],
+        fts_version="FTS5",
+        tokenize="porter unicode61",
+        create_triggers=True,
+    )
+
+
+def _child(db: sqlite_utils.Database, name: str, columns: dict[str, type]) -> None:
+    db.table(name).create(
+        {"article_id": str, "position": int, **columns},
+        pk=("article_id", "position"),
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null={"url"},
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_initial]
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """How many migrations this archive has applied."""
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply every pending migration; returns the archive's version afterwards.
+
+    Raises RuntimeError for an archive written by a newer version of the project.
+    """
+    current = schema_version(db)
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"archive schema version {current} is newer than this hkarchive "
+            f"(knows {len(MIGRATIONS)}): upgrade hkarchive"
+        )
+    for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+        with db.atomic():
+            migration(db)
+            db.execute(f"PRAGMA user_version = {number:d}")
+    return len(MIGRATIONS)
