@@ -1,0 +1,95 @@
+"""Shared test fixtures: golden fixture folders, the loopback mirror, and running the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy.http import HtmlResponse
+
+from crawler.mirror import MirrorServer
+
+TESTS = Path(__file__).resolve().parent
+REPO_ROOT = TESTS.parent
+FIXTURES = TESTS / "fixtures"
+MIRROR = TESTS / "mirror"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite every fixture's expected.json from the current extractors (review the diff).",
+    )
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """A saved page: raw response bytes, the URL and headers it was served with, and metadata."""
+
+    folder: Path
+    meta: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return f"{self.folder.parent.name}/{self.folder.name}"
+
+    @property
+    def body(self) -> bytes:
+        return (self.folder / "body.html").read_bytes()
+
+    @property
+    def expected_path(self) -> Path:
+        return self.folder / "expected.json"
+
+    def response(self) -> HtmlResponse:
+        """The page as Scrapy would hand it to a callback: bytes and saved headers, not text."""
+        return HtmlResponse(url=self.meta["url"], body=self.body, headers=self.meta["headers"])
+
+
+def load_fixtures() -> list[Fixture]:
+    """Every fixture folder, tests/fixtures/<source>/<case>/."""
+    return [
+        Fixture(folder, json.loads((folder / "meta.json").read_text(encoding="utf-8")))
+        for folder in sorted(FIXTURES.glob("*/*/"))
+        if (folder / "meta.json").is_file()
+    ]
+
+
+@pytest.fixture(scope="session")
+def mirror_server() -> Iterator[MirrorServer]:
+    """The project's mirror of captured pages, served on 127.0.0.1 for the whole session."""
+    with MirrorServer(MIRROR).start() as server:
+        yield server
+
+
+@dataclass
+class Result:
+    """A finished CLI run."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Result:
+    """Run `hkarchive` in a child process (Scrapy's reactor cannot restart in this one)."""
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("HKARCHIVE_")}
+    child_env.update(env or {})
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", *args],
+        capture_output=True,
+        text=True,
+        env=child_env,
+        cwd=cwd or REPO_ROOT,
+        timeout=300,
+        check=False,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)

@@ -1,0 +1,190 @@
+"""End to end: real crawls of the loopback mirror into a temporary archive, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.mirror import MirrorServer
+from tests.conftest import REPO_ROOT, Fixture, Result, load_fixtures, run_cli
+
+RELEASES = [f for f in load_fixtures() if f.meta["kind"] == "release"]
+ENGLISH = [f for f in RELEASES if f.meta["lang"] == "en"]
+# Content columns a re-crawl must leave untouched (last_seen_at and last_run_id may move).
+STABLE_COLUMNS = "id, url, lang, title, published_at, body_text, body_html, content_hash, " \
+    "extraction, first_seen_at, last_changed_at, first_run_id"  # fmt: skip
+
+
+def folder_day(fixture: Fixture) -> date:
+    ym, dd = fixture.meta["url"].split("/gia/general/")[1].split("/")[:2]
+    return date(int(ym[:4]), int(ym[4:]), int(dd))
+
+
+def expected(fixture: Fixture) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(fixture.expected_path.read_text(encoding="utf-8"))
+    return data
+
+
+def rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def crawl(server: MirrorServer, db: Path, *args: str) -> Result:
+    return run_cli("crawl", "govhk", *args, "--mirror", server.url, "--db", str(db))
+
+
+def release_hits(server: MirrorServer) -> dict[str, int]:
+    return {path: n for path, n in server.hits.items() if "/P" in path}
+
+
+@pytest.fixture(scope="module")
+def english_crawl(
+    tmp_path_factory: pytest.TempPathFactory, mirror_server: MirrorServer
+) -> Iterator[tuple[Path, Result, dict[str, int]]]:
+    """Every English release of the mirror, crawled over the whole range of its days."""
+    db = tmp_path_factory.mktemp("english") / "archive.db"
+    first, last = min(map(folder_day, ENGLISH)), max(map(folder_day, ENGLISH))
+    mirror_server.reset_counts()
+    result = crawl(mirror_server, db, "--since", str(first), "--until", str(last), "--lang", "en")
+    yield db, result, release_hits(mirror_server)
+
+
+def test_crawl_archives_one_row_per_english_release(
+    english_crawl: tuple[Path, Result, dict[str, int]],
+) -> None:
+    db, result, hits = english_crawl
+    assert result.code == 0, result.stderr[-3000:]
+    ids = {r[0] for r in rows(db, "SELECT native_id FROM articles")}
+    assert ids == {f.folder.name for f in ENGLISH}
+    assert set(hits.values()) == {1}, "every release is fetched once"
+    assert len(hits) == len(ENGLISH)
+
+
+def test_crawled_rows_match_the_golden_extraction(
+    english_crawl: tuple[Path, Result, dict[str, int]],
+) -> None:
+    db, _, _ = english_crawl
+    for fixture in ENGLISH:
+        want = expected(fixture)
+        got = rows(
+            db,
+            "SELECT url, lang, title, published_at, body_text, content_hash FROM articles "
+            "WHERE id = ?",
+            (f"govhk:{fixture.folder.name}",),
+        )
+        fields = ("url", "lang", "title", "published_at", "body_text", "content_hash")
+        assert got == [tuple(want[f] for f in fields)], fixture.name
+        photos = rows(
+            db,
+            "SELECT url, thumbnail_url, caption FROM images WHERE article_id = ? ORDER BY position",
+            (f"govhk:{fixture.folder.name}",),
+        )
+        assert photos == [(p["url"], p["thumbnail_url"], p["caption"]) for p in want["photos"]]
+
+
+def test_crawl_run_is_recorded_with_counts(
+    english_crawl: tuple[Path, Result, dict[str, int]],
+) -> None:
+    db, result, _ = english_crawl
+    [(status, new, missing, errors, arguments)] = rows(
+        db, "SELECT status, items_new, index_pages_missing, errors, arguments FROM crawl_runs"
+    )
+    assert (status, new, errors) == ("finished", len(ENGLISH), 0)
+    days = {folder_day(f) for f in ENGLISH}
+    first, last = min(days), max(days)
+    assert missing == (last - first).days + 1 - len(days)
+    assert json.loads(arguments)["lang"] == "en"
+    assert f"{len(ENGLISH)} new" in result.stdout
+
+
+def test_second_identical_crawl_changes_no_content(
+    english_crawl: tuple[Path, Result, dict[str, int]],
+    mirror_server: MirrorServer,
+    tmp_path: Path,
+) -> None:
+    db, _, _ = english_crawl
+    copy = tmp_path / "archive.db"
+    shutil.copy(db, copy)
+    before = rows(copy, f"SELECT {STABLE_COLUMNS} FROM articles ORDER BY id")
+    media_before = rows(copy, "SELECT * FROM images ORDER BY article_id, position")
+    days = sorted({folder_day(f) for f in ENGLISH})
+    result = crawl(mirror_server, copy, "--since", str(days[0]), "--until", str(days[-1]),
+                   "--lang", "en")  # fmt: skip
+    assert result.code == 0, result.stderr[-3000:]
+    assert rows(copy, f"SELECT {STABLE_COLUMNS} FROM articles ORDER BY id") == before
+    assert rows(copy, "SELECT * FROM images ORDER BY article_id, position") == media_before
+    last_run = rows(
+        copy, "SELECT items_new, items_updated, items_unchanged FROM crawl_runs ORDER BY id DESC"
+    )[0]
+    assert last_run == (0, 0, len(ENGLISH))
+
+
+def test_both_languages_of_a_day(mirror_server: MirrorServer, tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    result = crawl(mirror_server, db, "--since", "2022-05-25", "--until", "2022-05-25")
+    assert result.code == 0, result.stderr[-3000:]
+    found = dict(rows(db, "SELECT lang, title FROM articles WHERE title LIKE '%InnoHK%'"))
+    assert found["en"].startswith("InnoHK Launch Ceremony concludes with great success")
+    assert "創新" in found["zh"]
+    assert rows(db, "SELECT published_at FROM articles") == [
+        ("2022-05-25T20:20:00+08:00",),
+        ("2022-05-25T20:20:00+08:00",),
+    ]
+
+
+def test_scrapy_crawl_reads_the_same_settings(mirror_server: MirrorServer, tmp_path: Path) -> None:
+    db = tmp_path / "scrapy.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HKARCHIVE_")}
+    env.update(HKARCHIVE_DB=str(db), HKARCHIVE_MIRROR=mirror_server.url)
+    done = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "govhk",
+         "-a", "since=2022-05-25", "-a", "until=2022-05-25", "-a", "lang=en"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert rows(db, "SELECT id FROM articles") == [("govhk:P2022052500588",)]
+
+
+def test_demo_archives_every_release_of_the_bundled_mirror(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    result = run_cli("demo", "--db", str(db))
+    assert result.code == 0, result.stderr[-3000:]
+    assert rows(db, "SELECT count(*) FROM articles") == [(len(RELEASES),)]
+    assert "InnoHK Launch Ceremony concludes with great success" in result.stdout
+    assert "Sample query" in result.stdout
+
+
+def test_unextractable_and_missing_pages_are_errors_not_rows(tmp_path: Path) -> None:
+    good = next(f for f in ENGLISH if f.folder.name == "P2022052500588")
+    root = tmp_path / "mirror" / "www.info.gov.hk" / "gia" / "general" / "202205"
+    (root / "25").mkdir(parents=True)
+    (root / "25" / "P2022052500588.htm").write_bytes(good.body)
+    (root / "25" / "P2022052500001.htm").write_bytes(
+        b"<html><title>Broken</title><body><p>No release template here</p></body></html>"
+    )
+    (root / "25.htm").write_text(
+        '<a href="25/P2022052500588.htm">ok</a> <a href="25/P2022052500001.htm">broken</a>'
+        ' <a href="25/P2022052500002.htm">missing</a>'
+    )
+    db = tmp_path / "archive.db"
+    with MirrorServer(tmp_path / "mirror").start() as server:
+        result = crawl(server, db, "--since", "2022-05-25", "--until", "2022-05-25", "--lang", "en")
+    assert result.code == 1
+    assert "2 errors" in result.stderr
+    assert rows(db, "SELECT id FROM articles") == [("govhk:P2022052500588",)]
+    assert rows(db, "SELECT errors, status FROM crawl_runs") == [(2, "finished")]
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]

@@ -1,0 +1,68 @@
+"""Normalise, validate and dedupe: the invariants every stored item holds."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.exceptions import DropItem
+
+from pipelines.dedupe import DedupePipeline
+from pipelines.normalize import content_hash
+from pipelines.validate import ValidatePipeline, problems
+from tests.test_archive import make_article
+
+
+def test_content_hash_ignores_markup_and_url_form() -> None:
+    a = make_article()
+    b = make_article(body_html="<div>other</div>", url=a.url.replace("https", "http"))
+    assert a.content_hash == b.content_hash == content_hash(a)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"title": "Another title"},
+        {"body_text": "Another body"},
+        {"published_at": "2022-05-25T20:21:00+08:00"},
+        {"photos": []},
+    ],
+)
+def test_content_hash_changes_with_what_a_reader_sees(change: dict[str, object]) -> None:
+    assert make_article(**change).content_hash != make_article().content_hash
+
+
+def test_normalize_squashes_title_whitespace_and_canonicalises_url() -> None:
+    article = make_article(title="  InnoHK\u00a0Launch \r\n Ceremony ")
+    assert article.title == "InnoHK Launch Ceremony"
+    assert article.url.startswith("https://www.info.gov.hk/")
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"title": ""}, "no title"),
+        ({"body_text": ""}, "no body"),
+        ({"lang": "fr"}, "unknown language"),
+        ({"published_at": None}, "bad published_at"),
+        ({"published_at": "2022-05-25T20:20:00Z"}, "bad published_at"),
+    ],
+)
+def test_incomplete_items_are_dropped_with_the_reason(
+    change: dict[str, object], problem: str
+) -> None:
+    article = make_article()
+    for key, value in change.items():
+        setattr(article, key, value)
+    assert any(problem in p for p in problems(article))
+    with pytest.raises(DropItem, match=problem):
+        ValidatePipeline().process_item(article)
+
+
+def test_date_only_published_at_is_valid() -> None:
+    assert problems(make_article(published_at="2022-05-25")) == []
+
+
+def test_dedupe_drops_a_second_item_with_the_same_id() -> None:
+    pipeline = DedupePipeline()
+    pipeline.process_item(make_article())
+    with pytest.raises(DropItem, match="duplicate"):
+        pipeline.process_item(make_article(title="same id, other title"))

@@ -1,0 +1,42 @@
+"""Body text rendering: GovHK paragraphs, line breaks, lists and tables as readable text."""
+
+from __future__ import annotations
+
+from crawler.extract.text import html_to_text, squash
+
+
+def test_br_nbsp_br_separates_paragraphs_by_one_blank_line() -> None:
+    html = "&nbsp;&nbsp; First para.<br />\r\n&nbsp;<br />\r\n&nbsp;&nbsp; Second\r\npara.<br />"
+    assert html_to_text(html) == "First para.\n\nSecond para."
+
+
+def test_single_br_keeps_lines_together() -> None:
+    assert html_to_text("Line one<br>Line two") == "Line one\nLine two"
+
+
+def test_lists_are_one_item_per_line_without_blank_lines() -> None:
+    html = "<b>Head</b><br>\r\n&nbsp;\r\n<ul>\r\n\t<li>a;</li>\r\n\t<li>b</li>\r\n</ul>"
+    html += "<ol><li>x</li><li>y</li></ol>"
+    assert html_to_text(html) == "Head\n\n- a;\n- b\n1. x\n2. y"
+
+
+def test_tables_are_rows_of_cells() -> None:
+    html = "Before<table><tbody><tr><td>&nbsp;</td><td><b>Hospital</b></td></tr>"
+    html += "<tr><td>1.</td><td>Queen Mary<br>Hospital</td></tr><tr><td> </td></tr>"
+    html += "</tbody></table>After"
+    assert html_to_text(html) == "Before\n\n| Hospital\n1. | Queen Mary Hospital\n\nAfter"
+
+
+def test_scripts_styles_and_hidden_elements_are_not_text() -> None:
+    html = "A<script>var x = 1;</script><style>p{}</style><div style='display: none'>B</div>C"
+    # A hidden block makes no box, so no line break either: a browser shows "AC".
+    assert html_to_text(html) == "AC"
+
+
+def test_blank_runs_collapse_and_nfc_applies() -> None:
+    assert html_to_text("a<br><br><br><br>Cafe\u0301") == "a\n\nCafé"
+
+
+def test_squash_joins_whitespace_of_all_kinds() -> None:
+    assert squash(" a\r\n\tb\u00a0c\u3000d ") == "a b c d"
+    assert squash(None) == ""
