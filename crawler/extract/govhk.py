@@ -38,12 +38,12 @@ def _has_class(name: str) -> str:
 
 
 FOOTER_XPATH = f"//div[{_has_class('mB15')} and {_has_class('f15')}]"
+# Media are found by the classes of their own elements, not by their container: the 2017
+# layout (div.colRight) has no div.resAV around its videos, for one.
 PHOTO_XPATH = f"//a[{_has_class('fancybox')}][@href]"
-ATTACHMENT_XPATH = f"//div[{_has_class('resAttach')}]//a[{_has_class('attach_text')}]"
-VIDEO_PARTS_XPATH = (
-    f"//div[{_has_class('resAV')}]//*[{_has_class('video_text')} or {_has_class('videsLnkArrow')}]"
-)
-RELATED_XPATH = f"//div[{_has_class('resContentRef')}]//a[{_has_class('contentref_text')}]"
+ATTACHMENT_XPATH = f"//a[{_has_class('attach_text')}]"
+VIDEO_PARTS_XPATH = f"//*[{_has_class('video_text')} or {_has_class('videsLnkArrow')}]"
+RELATED_XPATH = f"//a[{_has_class('contentref_text')}]"
 # Inside the body span but not body text: the footer, the "NNNN" end mark, and the empty
 # placeholder that the page's script fills with a copy of the right column.
 BODY_NOISE_XPATH = (
