@@ -258,7 +258,7 @@ def demo(verbose: bool, db_path: str) -> None:
             {"days": ",".join(days), "lang": "all"},
             db_path,
             server.url,
-            "INFO" if verbose else "WARNING",
+            "INFO" if verbose else "ERROR",
         )
     for line in summary.lines():
         click.echo(line)

@@ -52,7 +52,7 @@ BODY_NOISE_XPATH = (
 )
 
 _EN_DATE = re.compile(
-    r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+([A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4})"
+    r"(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?([A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4})"
 )
 _EN_TIME = re.compile(r"HKT\s*(\d{1,2})\s*[:.]\s*(\d{2})")
 _ZH_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
@@ -67,7 +67,7 @@ class ExtractionError(ValueError):
 def release_links(response: TextResponse) -> Iterator[ReleaseRef]:
     """Every release linked from a page, once each, in page order, by URL pattern only."""
     seen: set[str] = set()
-    for href in response.xpath("//a/@href | //area/@href").getall():
+    for href in response.xpath("//@href").getall():
         url = absolute_url(response.url, href)
         ref = release_ref(url) if url else None
         if ref and ref.native_id not in seen:

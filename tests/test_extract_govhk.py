@@ -1,0 +1,92 @@
+"""GovHK extraction beyond the golden pages: fallbacks, index links and hostile body HTML."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from scrapy.http import HtmlResponse
+
+from crawler.extract.govhk import ExtractionError, extract_release, release_links
+from tests.conftest import FIXTURES
+
+URL = "https://www.info.gov.hk/gia/general/202001/02/P2020010200831.htm"
+REAL = (FIXTURES / "govhk" / "P2020010200831" / "body.html").read_bytes()
+FOOTER = re.compile(rb'<div class="mB15 f15">.*?</div>', re.S)
+
+
+def response(body: bytes, url: str = URL) -> HtmlResponse:
+    return HtmlResponse(url=url, body=body, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def test_footer_without_time_gives_the_date_alone() -> None:
+    body = FOOTER.sub(b'<div class="mB15 f15">Ends/Thursday, January 2, 2020</div>', REAL)
+    article = extract_release(response(body))
+    assert article.published_at == "2020-01-02"
+    assert article.extraction["published_at"] == "footer-date-only"
+
+
+def test_missing_footer_falls_back_to_the_day_folder_not_the_id() -> None:
+    url = "https://www.info.gov.hk/gia/general/202001/03/P2020010200831.htm"
+    article = extract_release(response(FOOTER.sub(b"", REAL), url))
+    assert article.published_at == "2020-01-03"
+    assert article.extraction["published_at"] == "url-folder"
+
+
+def test_title_falls_back_to_og_title_then_title() -> None:
+    body = REAL.replace(b'id="PRHeadlineSpan"', b'id="x"').replace(b'id="PRHeadline"', b'id="y"')
+    article = extract_release(response(body))
+    assert article.title.startswith("Government holds inter-departmental meeting")
+    assert article.extraction["title"] == "og:title"
+
+
+def test_page_without_body_is_an_extraction_error() -> None:
+    with pytest.raises(ExtractionError, match="no body"):
+        extract_release(response(REAL.replace(b'id="pressrelease"', b'id="other"')))
+
+
+def test_non_release_url_is_an_extraction_error() -> None:
+    with pytest.raises(ExtractionError, match="not a GovHK release"):
+        extract_release(response(REAL, "https://www.info.gov.hk/gia/general/today.htm"))
+
+
+def test_language_from_title_script_when_footer_is_missing() -> None:
+    body = FOOTER.sub(b"", REAL).replace(
+        b"<span>Government holds inter-departmental meeting on </span>",
+        "<span>政府就武漢肺炎個案群組召開跨部門會議</span>".encode(),
+    )
+    body = re.sub(rb"<span>cluster of pneumonia cases in Wuhan </span><span>\(with photo\)</span>",
+                  b"", body)  # fmt: skip
+    article = extract_release(response(body))
+    assert article.lang == "zh"
+    assert article.extraction["lang"] == "title-script"
+
+
+def test_body_html_is_sanitised_and_links_absolute() -> None:
+    hostile = (
+        b'<span id="pressrelease"><script>alert(1)</script>'
+        b'<a href="/gia/x.htm" onclick="steal()">x</a>'
+        b'<a href="javascript:alert(2)">y</a><img src="a.jpg" onerror="boom()">'
+    )
+    article = extract_release(response(REAL.replace(b'<span id="pressrelease" class="fontSize1">',
+                                                    hostile)))  # fmt: skip
+    html = article.body_html
+    for bad in ("<script", "alert(1)", "onclick", "javascript:", "onerror"):
+        assert bad not in html
+    assert 'href="https://www.info.gov.hk/gia/x.htm"' in html
+    assert "alert(1)" not in article.body_text
+
+
+def test_index_links_found_by_url_pattern_in_any_layout() -> None:
+    index = b"""<html><body>
+      <table><tr><td><a href="02/P2020010200831.htm">relative</a></td></tr></table>
+      <a href='http://www.info.gov.hk/gia/general/202001/02/P2020010200831p.htm?fontSize=1'>dup</a>
+      <p><a href="https://info.gov.hk/gia/general/202001/01/P2020010100123.htm">other</a></p>
+      <area href="/gia/general/200207/24/0724130.htm">
+      <a href="/gia/general/202001/01.htm">yesterday</a> <a href="/gia/general/today.htm">today</a>
+      <a href="https://gia.info.gov.hk/general/202001/02/P2020010200831_photo_1.jpg">photo</a>
+      <a href="https://example.com/gia/general/202001/02/P2020010200999.htm">offsite</a>
+    </body></html>"""
+    refs = list(release_links(response(index, "https://www.info.gov.hk/gia/general/202001/02.htm")))
+    assert [r.native_id for r in refs] == ["P2020010200831", "P2020010100123", "2002-0724130"]
+    assert refs[0].url == URL
