@@ -96,7 +96,8 @@ def extract_release(response: TextResponse) -> Article:
     published_at, methods["published_at"] = _published_at(footer, ref.folder)
     lang, methods["lang"] = _language(footer, title)
 
-    body_el = _clean_body(body[0], response.url)
+    base = response.url
+    body_el = _clean_body(body[0], base)
     body_text = element_text(body_el)
     if not body_text:
         raise ExtractionError("empty body")
@@ -110,10 +111,15 @@ def extract_release(response: TextResponse) -> Article:
         published_at=published_at,
         body_text=body_text,
         body_html=sanitize_html(to_html(body_el)),
-        photos=list(_photos(root, response.url)),
-        attachments=list(_attachments(root, response.url)),
-        videos=list(_videos(root, response.url)),
-        related=list(_related(root, response.url)),
+        photos=list(_photos(root, base)),
+        attachments=[
+            Attachment(url, title) for url, title in _titled_links(root, ATTACHMENT_XPATH, base)
+        ],
+        videos=list(_videos(root, base)),
+        related=[
+            Link(canonical_url(url), title)
+            for url, title in _titled_links(root, RELATED_XPATH, base)
+        ],
         extraction=methods,
     )
 
@@ -187,13 +193,14 @@ def _photos(root: html.HtmlElement, base: str) -> Iterator[Photo]:
         yield Photo(url=url, thumbnail_url=thumb, caption=caption)
 
 
-def _attachments(root: html.HtmlElement, base: str) -> Iterator[Attachment]:
+def _titled_links(root: html.HtmlElement, xpath: str, base: str) -> Iterator[tuple[str, str]]:
+    """(URL, text) of each link matching xpath, once per URL, in page order."""
     seen: set[str] = set()
-    for a in root.xpath(ATTACHMENT_XPATH):
+    for a in root.xpath(xpath):
         url = absolute_url(base, a.get("href"))
         if url and url not in seen:
             seen.add(url)
-            yield Attachment(url=url, title=squash(a.text_content()) or squash(a.get("title")))
+            yield url, squash(a.text_content()) or squash(a.get("title"))
 
 
 def _videos(root: html.HtmlElement, base: str) -> Iterator[Video]:
@@ -208,12 +215,3 @@ def _videos(root: html.HtmlElement, base: str) -> Iterator[Video]:
         if url and url not in seen:
             seen.add(url)
             yield Video(url=url, title=title or squash(el.text_content()))
-
-
-def _related(root: html.HtmlElement, base: str) -> Iterator[Link]:
-    seen: set[str] = set()
-    for a in root.xpath(RELATED_XPATH):
-        url = absolute_url(base, a.get("href"))
-        if url and url not in seen:
-            seen.add(url)
-            yield Link(url=canonical_url(url), title=squash(a.text_content()))
