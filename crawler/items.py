@@ -7,11 +7,18 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Photo:
-    """A photo shown with an item: full-size URL, thumbnail URL and caption."""
+    """A photo shown with an item: full-size URL, thumbnail URL and caption.
+
+    Sites that list image files as links (``4.jpg (4.09 MB)``) also give the file's name and
+    size: ``size_label`` as shown, ``size_bytes`` as read from it.
+    """
 
     url: str
     thumbnail_url: str | None = None
     caption: str = ""
+    name: str | None = None
+    size_label: str | None = None
+    size_bytes: int | None = None
 
 
 @dataclass
@@ -63,6 +70,7 @@ class Article:
     category: str | None = None
     extraction: dict[str, str] = field(default_factory=dict)
     content_hash: str | None = None
+    body_hash: str | None = None
 
     @property
     def id(self) -> str:

@@ -15,12 +15,8 @@ from pipelines.schema import migrate
 
 Outcome = Literal["new", "updated", "unchanged"]
 
-CONTENT_COLUMNS = (
-    "url", "lang", "title", "published_at", "body_text", "body_html", "category",
-    "content_hash", "extraction",
-)  # fmt: skip
 _CHILDREN = {
-    "images": ("photos", ("url", "thumbnail_url", "caption")),
+    "images": ("photos", ("url", "thumbnail_url", "caption", "name", "size_label", "size_bytes")),
     "attachments": ("attachments", ("url", "title")),
     "videos": ("videos", ("url", "title")),
     "related_links": ("related", ("url", "title")),
@@ -78,6 +74,7 @@ def article_row(article: Article) -> dict[str, Any]:
         "body_html": article.body_html,
         "category": article.category,
         "content_hash": article.content_hash,
+        "body_hash": article.body_hash,
         "extraction": json.dumps(article.extraction, sort_keys=True),
     }
 

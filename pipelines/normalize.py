@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from dataclasses import asdict
+from typing import Any
 
 from crawler.extract.text import clean_text, squash
 from crawler.items import Article, Attachment, Link, Video
 from crawler.urls import canonical_url
+
+
+def _present(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Empty fields are left out, so adding an optional field to an item never changes the hash
+    # of items that do not have it (which would look like a revision of every archived row).
+    return [{k: v for k, v in entry.items() if v not in (None, "")} for entry in entries]
 
 
 def content_hash(article: Article) -> str:
@@ -23,12 +31,22 @@ def content_hash(article: Article) -> str:
         "published_at": article.published_at,
         "body_text": article.body_text,
         "category": article.category,
-        "photos": data["photos"],
-        "attachments": data["attachments"],
-        "videos": data["videos"],
+        "photos": _present(data["photos"]),
+        "attachments": _present(data["attachments"]),
+        "videos": _present(data["videos"]),
     }
     encoded = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def body_hash(body_text: str) -> str:
+    """SHA-256 of the body alone, case-folded with all whitespace removed.
+
+    Equal for two items whose bodies read the same however they were laid out: the key for
+    exact republications across sources.
+    """
+    folded = "".join(unicodedata.normalize("NFKC", body_text).casefold().split())
+    return hashlib.sha256(folded.encode("utf-8")).hexdigest()
 
 
 def normalize_article(article: Article) -> Article:
@@ -42,6 +60,7 @@ def normalize_article(article: Article) -> Article:
     for entry in [*titled, *article.related]:
         entry.title = squash(entry.title)
     article.content_hash = content_hash(article)
+    article.body_hash = body_hash(article.body_text)
     return article
 
 

@@ -86,7 +86,17 @@ def _child(db: sqlite_utils.Database, name: str, columns: dict[str, type]) -> No
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_initial]
+def _v2_image_files_and_body_hash(db: sqlite_utils.Database) -> None:
+    images = db.table("images")
+    images.add_column("name", str)
+    images.add_column("size_label", str)
+    images.add_column("size_bytes", int)
+    articles = db.table("articles")
+    articles.add_column("body_hash", str)
+    articles.create_index(["body_hash"])
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_image_files_and_body_hash]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
