@@ -17,6 +17,7 @@ import click
 
 from crawler import __version__
 from crawler.args import LANG_CHOICES, crawl_window
+from crawler.config import SourceConfigError
 from crawler.mirror_settings import check_mirror_url
 from pipelines.archive import ArchiveError, open_archive
 
@@ -336,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.Abort:
         click.echo("hkarchive: interrupted", err=True)
         return 1
-    except ArchiveError as exc:
+    except (ArchiveError, SourceConfigError) as exc:
         click.echo(f"hkarchive: error: {exc}", err=True)
         return 1
     return 0

@@ -1,0 +1,101 @@
+"""Source configs: the shipped ones load, and every mistake names the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.config import SOURCES_DIR, SourceConfigError, load_source, load_sources
+from crawler.spiders.centres import HtmlSpider, WordpressSpider, spider_class
+from tests.conftest import run_cli
+
+VALID = """
+name = "demo"
+title = "Demo Centre"
+kind = "html"
+base_url = "https://www.demo.hk"
+listing_urls = ["https://www.demo.hk/en/news"]
+detail_pattern = '/en/news/(?P<id>\\d+)$'
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "demo") -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_sources_load_as_spiders() -> None:
+    sources = load_sources()
+    assert {"cpii", "cairs"} <= set(sources)
+    assert issubclass(spider_class(sources["cpii"]), WordpressSpider)
+    assert issubclass(spider_class(sources["cairs"]), HtmlSpider)
+    assert all(cfg.path is not None and cfg.path.parent == SOURCES_DIR for cfg in sources.values())
+
+
+def test_a_new_site_is_one_file(tmp_path: Path) -> None:
+    config = load_source(write(tmp_path, VALID))
+    spider = spider_class(config)
+    assert spider.name == "demo"
+    assert spider.allowed_domains == ["demo.hk", "www.demo.hk"]
+    assert config.detail_pattern is not None
+    assert config.detail_pattern.search("https://www.demo.hk/en/news/12")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ('colour = "red"', "key 'colour': unknown key"),
+        ('kind = "joomla"', "key 'kind': 'joomla' is not one of"),
+        ('base_url = "ftp://x"', "key 'base_url': not an http(s) URL"),
+        ("detail_pattern = '(unclosed'", "key 'detail_pattern': invalid regex"),
+        ('languages = ["fr"]', "key 'languages'"),
+        ("max_pages = true", "key 'max_pages': expected int"),
+        ("max_pages = 0", "key 'max_pages': must be at least 1"),
+        ('listing_urls = "https://www.demo.hk/"', "key 'listing_urls': expected list"),
+        ('name = "other"', "key 'name': must be a lower-case slug equal to the file name"),
+        ('selectors = { author = ".by" }', "key 'selectors.author': unknown field"),
+        ('selectors = { title = "" }', "key 'selectors.title': expected a CSS selector"),
+        ('lang_by_path = { "/fr/" = "fr" }', "key 'lang_by_path./fr/'"),
+    ],
+)
+def test_mistakes_name_the_file_and_key(tmp_path: Path, change: str, message: str) -> None:
+    key = change.split(" ", 1)[0]
+    lines = [line for line in VALID.strip().splitlines() if not line.startswith(f"{key} ")]
+    with pytest.raises(SourceConfigError) as caught:
+        load_source(write(tmp_path, "\n".join([*lines, change])))
+    assert str(caught.value).startswith("demo.toml: ")
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("key", ["title", "kind", "base_url"])
+def test_missing_required_keys_are_named(tmp_path: Path, key: str) -> None:
+    text = "\n".join(line for line in VALID.splitlines() if not line.startswith(f"{key} "))
+    with pytest.raises(SourceConfigError, match=f"demo\\.toml: key '{key}': missing"):
+        load_source(write(tmp_path, text))
+
+
+def test_html_sources_need_listing_and_detail_pattern(tmp_path: Path) -> None:
+    text = "\n".join(line for line in VALID.splitlines() if not line.startswith("detail_pattern"))
+    with pytest.raises(SourceConfigError, match="key 'detail_pattern': required for kind 'html'"):
+        load_source(write(tmp_path, text))
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(SourceConfigError, match=r"demo\.toml: not valid TOML"):
+        load_source(write(tmp_path, "name = "))
+
+
+def test_cli_reports_a_broken_config_in_one_line(tmp_path: Path) -> None:
+    broken = SOURCES_DIR / "zz_broken_for_test.toml"
+    broken.write_text('name = "zz_broken_for_test"\n', encoding="utf-8")
+    try:
+        result = run_cli("crawl", "--db", str(tmp_path / "a.db"))
+    finally:
+        broken.unlink()
+    assert result.code == 1
+    assert result.stderr.strip() == (
+        "hkarchive: error: zz_broken_for_test.toml: key 'title': missing"
+    )
+    assert not (tmp_path / "a.db").exists()
