@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scrapy.http import HtmlResponse
+from scrapy.http import Headers, TextResponse
+from scrapy.responsetypes import responsetypes
 
 from crawler.mirror import MirrorServer
 
@@ -43,15 +44,24 @@ class Fixture:
 
     @property
     def body(self) -> bytes:
-        return (self.folder / "body.html").read_bytes()
+        return (self.folder / self.meta.get("body_file", "body.html")).read_bytes()
+
+    @property
+    def in_mirror(self) -> bool:
+        """Redesigned variants are fixtures only; every other page is also in the mirror."""
+        return bool(self.meta.get("mirror", True))
 
     @property
     def expected_path(self) -> Path:
         return self.folder / "expected.json"
 
-    def response(self) -> HtmlResponse:
+    def response(self) -> TextResponse:
         """The page as Scrapy would hand it to a callback: bytes and saved headers, not text."""
-        return HtmlResponse(url=self.meta["url"], body=self.body, headers=self.meta["headers"])
+        url, headers, body = self.meta["url"], self.meta["headers"], self.body
+        cls = responsetypes.from_args(headers=Headers(headers), url=url, body=body)
+        response = cls(url=url, body=body, headers=headers)
+        assert isinstance(response, TextResponse), f"{self.name}: not a text response"
+        return response
 
 
 def load_fixtures() -> list[Fixture]:

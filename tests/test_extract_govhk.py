@@ -7,7 +7,8 @@ import re
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawler.extract.govhk import ExtractionError, extract_release, release_links
+from crawler.extract import ExtractionError
+from crawler.extract.govhk import extract_release, release_links
 from tests.conftest import FIXTURES
 
 URL = "https://www.info.gov.hk/gia/general/202001/02/P2020010200831.htm"

@@ -12,21 +12,51 @@ from typing import Any
 
 import pytest
 
+from crawler.config import load_sources
+from crawler.extract.generic import extract_detail
 from crawler.extract.govhk import extract_release, release_links
+from crawler.extract.listing import detail_links, next_page
+from crawler.extract.wordpress import article_from_api, articles_from_feed
+from crawler.items import Article
 from pipelines.normalize import normalize_article
 from tests.conftest import MIRROR, Fixture, load_fixtures
 
 FIXTURES = load_fixtures()
 
 
+SOURCES = load_sources()
+
+
+def stored(article: Article) -> dict[str, Any]:
+    """An item as the archive stores it (normalised, hashed)."""
+    return asdict(normalize_article(article))
+
+
 def extract(fixture: Fixture) -> dict[str, Any]:
-    """What the project extracts from a fixture page, as stored (normalised, hashed)."""
+    """What the project extracts from a fixture page, by the page's kind."""
     response = fixture.response()
-    if fixture.meta["kind"] == "index":
+    kind = fixture.meta["kind"]
+    if kind == "release":
+        return stored(extract_release(response))
+    if kind == "index":
         refs = release_links(response)
-        links = [asdict(ref) | {"folder": ref.folder.isoformat()} for ref in refs]
-        return {"release_links": links}
-    return asdict(normalize_article(extract_release(response)))
+        return {"release_links": [asdict(r) | {"folder": r.folder.isoformat()} for r in refs]}
+    config = SOURCES[fixture.meta["source"]]
+    if kind == "detail":
+        return stored(extract_detail(response, config))
+    if kind == "listing":
+        links = [
+            {"url": url, "listed": d and d.isoformat()} for url, d in detail_links(response, config)
+        ]
+        return {"detail_links": links, "next_page": next_page(response, config)}
+    if kind == "wp-api":
+        posts = json.loads(response.body)
+        return {"items": [stored(article_from_api(post, config)) for post in posts]}
+    if kind == "rss":
+        entries = list(articles_from_feed(response.text, config))
+        assert all(isinstance(e, Article) for e in entries), entries
+        return {"items": [stored(e) for e in entries if isinstance(e, Article)]}
+    raise AssertionError(f"{fixture.name}: unknown kind {kind!r}")
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f.name for f in FIXTURES])
@@ -49,7 +79,10 @@ def test_there_are_fixtures_of_every_kind() -> None:
     assert any(f.meta["provenance"].startswith("real") for f in FIXTURES)
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.name for f in FIXTURES])
+MIRRORED = [f for f in FIXTURES if f.in_mirror]
+
+
+@pytest.mark.parametrize("fixture", MIRRORED, ids=[f.name for f in MIRRORED])
 def test_fixture_bytes_match_the_mirror(fixture: Fixture) -> None:
     url = fixture.meta["url"]
     mirrored = MIRROR / url.split("://", 1)[1]

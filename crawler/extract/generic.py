@@ -27,7 +27,8 @@ from scrapy.http import TextResponse
 
 from crawler.config import SourceConfig
 from crawler.dates import format_hk, parse_hk_datetime
-from crawler.extract.govhk import ExtractionError, sanitize_html
+from crawler.extract import ExtractionError
+from crawler.extract.sanitize import sanitize_html
 from crawler.extract.text import element_text, html_to_text, squash, to_html
 from crawler.items import Article, Photo
 

@@ -13,11 +13,12 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
-import nh3
 from lxml import html
 from scrapy.http import TextResponse
 
 from crawler.dates import format_hk, parse_hk_datetime
+from crawler.extract import ExtractionError
+from crawler.extract.sanitize import sanitize_html
 from crawler.extract.text import element_text, squash, to_html
 from crawler.items import Article, Attachment, Link, Photo, Video
 from crawler.urls import ReleaseRef, absolute_url, canonical_url, release_ref
@@ -58,10 +59,6 @@ _EN_TIME = re.compile(r"HKT\s*(\d{1,2})\s*[:.]\s*(\d{2})")
 _ZH_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _ZH_TIME = re.compile(r"(\d{1,2})\s*[時时]\s*(\d{1,2})\s*分")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
-
-class ExtractionError(ValueError):
-    """A page that cannot yield an item; the message says which part is missing."""
 
 
 def release_links(response: TextResponse) -> Iterator[ReleaseRef]:
@@ -173,11 +170,6 @@ def _clean_body(span: html.HtmlElement, base_url: str) -> html.HtmlElement:
         el.drop_tree()
     body.make_links_absolute(base_url, resolve_base_href=False, handle_failures="ignore")
     return body
-
-
-def sanitize_html(fragment: str) -> str:
-    """Body HTML safe to show: no scripts, event handlers, styles or javascript: URLs."""
-    return nh3.clean(fragment, link_rel=None).strip()
 
 
 def _photos(root: html.HtmlElement, base: str) -> Iterator[Photo]:

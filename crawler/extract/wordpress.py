@@ -16,8 +16,8 @@ from parsel import Selector
 
 from crawler.config import SourceConfig
 from crawler.dates import HKT, format_hk
+from crawler.extract import ExtractionError
 from crawler.extract.generic import body_from_fragment, native_id, plain_text
-from crawler.extract.govhk import ExtractionError
 from crawler.items import Article, Photo
 from crawler.urls import absolute_url
 

@@ -11,26 +11,22 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
 from typing import Any, ClassVar
 
 import scrapy
-from lxml import html
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.args import crawl_window
 from crawler.config import SourceConfig, load_sources
-from crawler.extract.generic import date_line, extract_detail
-from crawler.extract.govhk import ExtractionError
-from crawler.extract.text import squash
+from crawler.extract import ExtractionError
+from crawler.extract.generic import extract_detail
+from crawler.extract.listing import detail_links, next_page
 from crawler.extract.wordpress import api_page_url, article_from_api, articles_from_feed, feed_url
 from crawler.items import Article
-from crawler.urls import absolute_url
 
 logger = logging.getLogger(__name__)
 
-NEXT_TEXTS = frozenset({"next", "next page", "older posts", "›", "»", ">", "下一頁", "下一页"})
 API_REFUSED = [400, 401, 403, 404, 405, 410, 500, 501, 502, 503]
 
 
@@ -81,7 +77,7 @@ class CentreSpider(scrapy.Spider):
             return
         self._stats.inc_value("hkarchive/listing_pages")
         dated_older = dated = 0
-        for url, listed in self.detail_links(response):
+        for url, listed in detail_links(response, self.config):
             if listed is not None:
                 dated += 1
                 if listed < self.first_day:
@@ -93,50 +89,10 @@ class CentreSpider(scrapy.Spider):
                 self.requested.add(url)
                 yield Request(url, callback=self.parse_detail, errback=self.failed)
         page = int(response.meta.get("page", 1))
-        next_url = self.next_page(response)
+        next_url = next_page(response, self.config)
         if next_url and page < self.config.max_pages and not (dated and dated_older == dated):
             yield Request(next_url, callback=self.parse_listing, errback=self.failed,
                           meta={"page": page + 1})  # fmt: skip
-
-    def detail_links(self, response: TextResponse) -> Iterator[tuple[str, date | None]]:
-        """Each detail link on a listing page, with the date shown beside it when there is one."""
-        pattern = self.config.detail_pattern
-        seen: set[str] = set()
-        for a in response.selector.root.xpath("//a[@href]"):
-            url = absolute_url(response.url, a.get("href"))
-            if url is None or pattern is None or not pattern.search(url.split("#")[0]):
-                continue
-            url = url.split("#")[0]
-            if url not in seen:
-                seen.add(url)
-                yield url, self._card_date(a, pattern)
-
-    def _card_date(self, link: html.HtmlElement, pattern: Any) -> date | None:
-        """The date in the smallest container around a link that holds no other item's link."""
-        for ancestor in list(link.iterancestors())[:4]:
-            hrefs = {h.split("#")[0] for h in ancestor.xpath(".//a/@href") if pattern.search(
-                absolute_url(self.config.base_url + "/", h) or "")}  # fmt: skip
-            if len(hrefs) > 1:
-                return None
-            found = date_line(squash(ancestor.text_content()))
-            if found:
-                return date.fromisoformat(found[0][:10])
-        return None
-
-    def next_page(self, response: TextResponse) -> str | None:
-        """The next listing page: the configured selector, rel=next, or a "Next" link."""
-        if self.config.next_page:
-            href = response.css(self.config.next_page).xpath("@href").get()
-            return absolute_url(response.url, href)
-        rel = response.xpath('//a[contains(concat(" ", @rel, " "), " next ")]/@href').get()
-        if rel is None:
-            rel = response.xpath('//link[@rel="next"]/@href').get()
-        if rel:
-            return absolute_url(response.url, rel)
-        for a in response.selector.root.xpath("//a[@href]"):
-            if squash(a.text_content()).casefold() in NEXT_TEXTS:
-                return absolute_url(response.url, a.get("href"))
-        return None
 
     def parse_detail(self, response: Response) -> Iterator[Article]:
         if not isinstance(response, TextResponse):

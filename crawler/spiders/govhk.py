@@ -11,7 +11,8 @@ from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.args import crawl_window
-from crawler.extract.govhk import ExtractionError, extract_release, release_links
+from crawler.extract import ExtractionError
+from crawler.extract.govhk import extract_release, release_links
 from crawler.items import Article
 from crawler.urls import govhk_index_url
 

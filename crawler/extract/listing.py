@@ -1,0 +1,67 @@
+"""Listing pages of configured sources: detail links (with the date shown beside each) and the
+next page, found by URL pattern and by common pagination conventions, not by a site's layout."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+
+from lxml import html
+from scrapy.http import TextResponse
+
+from crawler.config import SourceConfig
+from crawler.extract.generic import date_line
+from crawler.extract.text import squash
+from crawler.urls import absolute_url
+
+NEXT_TEXTS = frozenset({"next", "next page", "older posts", "›", "»", ">", "下一頁", "下一页"})
+# How far up from a link to look for the item's "card" holding its date.
+_CARD_DEPTH = 4
+
+
+def detail_links(response: TextResponse, config: SourceConfig) -> Iterator[tuple[str, date | None]]:
+    """Each detail link on a listing page, once, with the date shown beside it when there is one."""
+    pattern = config.detail_pattern
+    if pattern is None:
+        return
+    seen: set[str] = set()
+    for a in response.selector.root.xpath("//a[@href]"):
+        url = _detail_url(response.url, a.get("href"), pattern)
+        if url and url not in seen:
+            seen.add(url)
+            yield url, _card_date(a, response.url, pattern)
+
+
+def _detail_url(base: str, href: str | None, pattern: re.Pattern[str]) -> str | None:
+    url = absolute_url(base, href)
+    if url is None:
+        return None
+    url = url.split("#", 1)[0]
+    return url if pattern.search(url) else None
+
+
+def _card_date(link: html.HtmlElement, base: str, pattern: re.Pattern[str]) -> date | None:
+    """The date in the smallest container around a link that holds no other item's link."""
+    for ancestor in list(link.iterancestors())[:_CARD_DEPTH]:
+        urls = {_detail_url(base, href, pattern) for href in ancestor.xpath(".//a/@href")}
+        if len(urls - {None}) > 1:
+            return None
+        found = date_line(squash(ancestor.text_content()))
+        if found:
+            return date.fromisoformat(found[0][:10])
+    return None
+
+
+def next_page(response: TextResponse, config: SourceConfig) -> str | None:
+    """The next listing page: the configured selector, rel=next, or a "Next" link."""
+    if config.next_page:
+        return absolute_url(response.url, response.css(config.next_page).xpath("@href").get())
+    rel = response.xpath('//a[contains(concat(" ", @rel, " "), " next ")]/@href').get()
+    rel = rel or response.xpath('//link[@rel="next"]/@href').get()
+    if rel:
+        return absolute_url(response.url, rel)
+    for a in response.selector.root.xpath("//a[@href]"):
+        if squash(a.text_content()).casefold() in NEXT_TEXTS:
+            return absolute_url(response.url, a.get("href"))
+    return None
