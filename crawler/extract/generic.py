@@ -140,11 +140,10 @@ def _title(
     chosen = _css_first(response, config.selectors.get("title"))
     if chosen is not None and squash(chosen.text_content()):
         return squash(chosen.text_content()), chosen, "selector"
-    site = squash(config.title).casefold()
     for h1 in root.xpath("//body//h1"):
         text = squash(h1.text_content())
         # An h1 holding the site's name or logo is not the item's title.
-        if text and text.casefold() not in site and config.name not in text.casefold():
+        if text and not _names_site(text, config):
             return text, h1, "h1"
     for method, value in (
         ("og:title", _meta(root, "og:title")),
@@ -156,11 +155,16 @@ def _title(
     return _strip_site(title, config), None, "title"
 
 
+def _names_site(text: str, config: SourceConfig) -> bool:
+    folded = text.casefold()
+    return folded == config.name or (len(folded) >= 3 and folded in config.title.casefold())
+
+
 def _strip_site(title: str, config: SourceConfig) -> str:
     """Drop a trailing " | Site" or " – Site" that names the source."""
     for separator in (" | ", " – ", " — ", " - ", " :: "):
         head, _, tail = title.rpartition(separator)
-        if head and (config.name in tail.casefold() or tail.casefold() in config.title.casefold()):
+        if head and (config.name in tail.casefold() or _names_site(tail, config)):
             return head.strip()
     return title
 

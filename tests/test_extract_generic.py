@@ -1,0 +1,138 @@
+"""Generic extraction: each fallback of each field, on small pages built for the purpose."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from scrapy.http import HtmlResponse
+
+from crawler.config import load_sources
+from crawler.extract import ExtractionError
+from crawler.extract.generic import date_line, extract_detail, native_id, size_in_bytes
+
+CAIRS = load_sources()["cairs"]
+CPII = load_sources()["cpii"]
+URL = "https://www.cairs.hk/en/news_detail/index/36"
+PARAGRAPHS = "".join(
+    f"<p>Paragraph {n} of the news item, long enough to look like real text for an extractor "
+    f"that scores blocks by their length and punctuation, number {n}.</p>"
+    for n in range(1, 6)
+)
+
+
+def page(head: str = "", body: str = "", url: str = URL) -> HtmlResponse:
+    text = f"<html><head>{head}</head><body>{body}</body></html>"
+    return HtmlResponse(url=url, body=text.encode(), headers={"Content-Type": "text/html"})
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("2022-05-25 | News", ("2022-05-25", "News")),
+        ("2023-09-27 | Event", ("2023-09-27", "Event")),
+        ("Posted on June 2, 2022", ("2022-06-02", None)),
+        ("25 May 2022", ("2022-05-25", None)),
+        ("2022年5月25日", ("2022-05-25", None)),
+        ("2022/05/25 · Press release", ("2022-05-25", "Press release")),
+        ("No date here", None),
+        ("2022-13-45 | News", None),
+    ],
+)
+def test_date_lines(line: str, expected: tuple[str, str | None] | None) -> None:
+    assert date_line(line) == expected
+
+
+@pytest.mark.parametrize(
+    ("number", "unit", "size"),
+    [("4.09", "MB", 4288676), ("12.62", "MB", 13233029), ("512", "KB", 524288), ("10", "B", 10)],
+)
+def test_image_sizes_are_binary_multiples(number: str, unit: str, size: int) -> None:
+    assert size_in_bytes(number, unit) == size
+
+
+def test_native_id_from_pattern_groups_or_path() -> None:
+    assert native_id(URL, CAIRS) == "en/36"
+    assert (
+        native_id("https://www.cpii.hk/2022/06/02/innohk-launch-ceremony/", CPII)
+        == "2022/06/02/innohk-launch-ceremony"
+    )
+
+
+def test_plain_page_with_date_line_image_links_and_no_metadata() -> None:
+    body = (
+        '<div class="logo"><img src="/logo.png" alt="CAiRS"></div>'
+        "<h2>InnoHK Launch Ceremony concludes with great success</h2>"
+        "<p>2022-05-25 | News</p>"
+        '<div class="content"><a href="/uploads/36/4.jpg">4.jpg (4.09 MB)</a>'
+        f"{PARAGRAPHS}</div>"
+    )
+    config = replace(CAIRS, selectors={"title": "h2", "body": "div.content"})
+    article = extract_detail(page("<title>CAiRS</title>", body), config)
+    assert article.title == "InnoHK Launch Ceremony concludes with great success"
+    assert (article.published_at, article.category) == ("2022-05-25", "News")
+    assert article.body_text.startswith("Paragraph 1")
+    assert "4.jpg" not in article.body_text
+    [photo] = article.photos
+    assert (photo.url, photo.name, photo.size_label, photo.size_bytes) == (
+        "https://www.cairs.hk/uploads/36/4.jpg", "4.jpg", "4.09 MB", 4288676
+    )  # fmt: skip
+    assert article.extraction == {
+        "title": "selector",
+        "published_at": "date-line",
+        "body": "selector",
+        "images": "body",
+        "category": "date-line",
+        "lang": "path",
+    }
+
+
+def test_standard_metadata_when_markup_is_unknown() -> None:
+    head = (
+        '<meta property="og:title" content="Launch Ceremony – CAiRS">'
+        '<meta property="article:published_time" content="2022-05-25T12:20:00+00:00">'
+        '<meta property="article:section" content="News">'
+    )
+    article = extract_detail(page(head, f"<div>{PARAGRAPHS}</div>"), CAIRS)
+    assert article.title == "Launch Ceremony"
+    assert article.published_at == "2022-05-25T20:20:00+08:00"
+    assert article.category == "News"
+    assert article.body_text.startswith("Paragraph 1")
+    assert article.extraction["title"] == "og:title"
+    assert article.extraction["published_at"] == "article:published_time"
+    assert article.extraction["body"] == "trafilatura"
+
+
+def test_json_ld_graph_and_time_element() -> None:
+    head = (
+        '<script type="application/ld+json">{"@context": "https://schema.org", "@graph": ['
+        '{"@type": "WebPage"}, {"@type": "Article", "headline": "From JSON-LD",'
+        ' "datePublished": "2022-06-02T07:30:12+00:00", "articleSection": ["Media"]}]}</script>'
+        '<script type="application/ld+json">{not json</script>'
+    )
+    body = f'<article><time datetime="2022-06-02">2 June</time>{PARAGRAPHS}</article>'
+    article = extract_detail(page(head, body), CAIRS)
+    assert article.title == "From JSON-LD"
+    assert article.extraction["title"] == "json-ld:headline"
+    assert article.published_at == "2022-06-02"
+    assert article.extraction["published_at"] == "time"
+    assert article.category == "Media"
+
+
+def test_h1_naming_the_site_is_not_the_title() -> None:
+    body = f"<h1>CAiRS</h1><h1>Real headline</h1><p>2022-05-25</p><div>{PARAGRAPHS}</div>"
+    article = extract_detail(page("", body), CAIRS)
+    assert article.title == "Real headline"
+
+
+def test_page_without_a_date_is_an_extraction_error() -> None:
+    with pytest.raises(ExtractionError, match="no publication date"):
+        extract_detail(page("<title>x</title>", f"<h1>Headline</h1><div>{PARAGRAPHS}</div>"), CAIRS)
+
+
+def test_body_html_is_sanitised() -> None:
+    body = '<h1>T</h1><p>2022-05-25</p><div class="c" onclick="x()"><script>evil()</script>'
+    body += f"{PARAGRAPHS}</div>"
+    article = extract_detail(page("", body), replace(CAIRS, selectors={"body": "div.c"}))
+    assert not re.search(r"<script|onclick|evil", article.body_html)
