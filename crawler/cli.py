@@ -324,6 +324,68 @@ def mirror_serve(directory: str, host: str, port: int, db_path: str) -> None:
         raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
 
 
+@cli.command()
+@click.argument("ident", metavar="[ID]", required=False)
+@click.option(
+    "--relink",
+    is_flag=True,
+    help="Link every archived item into stories again (idempotent) and print the counts.",
+)
+@db_option
+def story(ident: str | None, relink: bool, db_path: str) -> None:
+    """Show the story ID belongs to: the original item first, then its republications.
+
+    ID is an article id (govhk:P2022052500588) or a story number. Each line shows the role,
+    the similarity to the item it was linked to (1.000 for an identical body), source, date
+    and title. With --relink, link the whole archive again instead.
+
+    Example: hkarchive story govhk:P2022052500588
+    """
+    from pipelines.stories import link_stories
+
+    if relink == (ident is not None):
+        _usage_error("give an article id or story number, or --relink (not both)")
+    with open_archive(db_path, create=False) as db:
+        if ident is None:
+            report = link_stories(db)
+            click.echo(
+                f"{report.stories} stories, {report.links} linked items "
+                f"({report.changes} rows changed) in {report.seconds:.1f} seconds"
+            )
+            return
+        for line in _story_lines(db, ident):
+            click.echo(line)
+
+
+def _story_lines(db: Any, ident: str) -> list[str]:
+    """The lines `hkarchive story ID` prints; a usage error when the archive has no such ID."""
+    from pipelines.stories import find_story, story_members
+
+    story_id = find_story(db, ident)
+    if story_id is not None:
+        return _format_story(story_id, story_members(db, story_id))
+    if (
+        not ident.isdigit()
+        and db.execute("SELECT 1 FROM articles WHERE id = ?", [ident]).fetchone()
+    ):
+        return [f"{ident} is in no story: no other archived item matches it"]
+    _usage_error(f"no article or story {ident!r} in the archive")
+
+
+def _format_story(story_id: int, members: Sequence[Any]) -> list[str]:
+    original = members[0].article_id
+    sources = ", ".join(sorted({m.source for m in members}))
+    lines = [f"story {story_id}: {len(members)} items from {sources}"]
+    for m in members:
+        score = "" if m.similarity is None else f"{m.similarity:.3f}"
+        via = f" (via {m.linked_to})" if m.linked_to not in (None, original) else ""
+        lines.append(
+            f"{m.role:<13}  {score:>5}  {m.source:<6}  {(m.published_at or '')[:10]:<10}  "
+            f"{m.title}  [{m.article_id}]{via}"
+        )
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; usage errors exit 2 and runtime errors 1, each with one line, no traceback."""
     try:

@@ -86,4 +86,6 @@ MIRRORED = [f for f in FIXTURES if f.in_mirror]
 def test_fixture_bytes_match_the_mirror(fixture: Fixture) -> None:
     url = fixture.meta["url"]
     mirrored = MIRROR / url.split("://", 1)[1]
+    if url.endswith("/"):
+        mirrored /= "index.html"
     assert mirrored.read_bytes() == fixture.body, f"{fixture.name} differs from {mirrored}"

@@ -40,8 +40,9 @@ IMAGE_LABEL = re.compile(
 )
 _UNITS = {"b": 0, "bytes": 0, "kb": 1, "kib": 1, "mb": 2, "mib": 2, "gb": 3, "gib": 3}
 _DATES = [
-    re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}\b"),
-    re.compile(r"\b\d{4}/\d{1,2}/\d{1,2}\b"),
+    # Digit lookarounds, not \b: "2022-12-07T17:05" must match too.
+    re.compile(r"(?<!\d)\d{4}-\d{1,2}-\d{1,2}(?!\d)"),
+    re.compile(r"(?<!\d)\d{4}/\d{1,2}/\d{1,2}(?!\d)"),
     re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"),
     re.compile(r"\b[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}\b"),
     re.compile(r"\b\d{1,2} [A-Z][a-z]{2,8}\.? \d{4}\b"),
@@ -148,11 +149,22 @@ def _title(
     for method, value in (
         ("og:title", _meta(root, "og:title")),
         ("json-ld:headline", _ld_value(root, "headline")),
+        ("title", " ".join(root.xpath("//title//text()"))),
     ):
-        if value:
-            return _strip_site(squash(value), config), None, method
-    title = squash(" ".join(root.xpath("//title//text()")))
-    return _strip_site(title, config), None, "title"
+        title = _strip_site(squash(value), config)
+        if title and not _names_site(title, config):
+            return title, _shown(root, title), method
+    return "", None, "missing"
+
+
+def _shown(root: html.HtmlElement, title: str) -> html.HtmlElement | None:
+    """The element showing the title in the page body, to find the date line beside it."""
+    for el in root.xpath(
+        "//body//*[self::h1 or self::h2 or self::h3 or self::h4 or self::p or self::div]"
+    ):
+        if squash(el.text_content()) == title:
+            return el
+    return None
 
 
 def _names_site(text: str, config: SourceConfig) -> bool:
@@ -175,30 +187,67 @@ def _published(
     config: SourceConfig,
     title_el: html.HtmlElement | None,
 ) -> tuple[str | None, str, str | None]:
-    """(published_at, method, category found on the date line)."""
+    """(published_at, method, category shown beside the date, if any)."""
     chosen = _css_first(response, config.selectors.get("date"))
-    candidates: list[tuple[str, str | None]] = []
     if chosen is not None:
-        candidates.append(("selector", chosen.get("datetime") or chosen.text_content()))
-    candidates += [
-        ("time", (root.xpath("//time/@datetime") or [None])[0]),
+        attribute = parse_published(chosen.get("datetime"))
+        found = (attribute, None) if attribute else date_line(squash(chosen.text_content()))
+        if found:
+            return found[0], "selector", found[1]
+    for method, value in (
+        ("time", _published_time(root)),
         ("article:published_time", _meta(root, "article:published_time")),
         ("json-ld:datePublished", _ld_value(root, "datePublished")),
-    ]
-    for method, value in candidates:
-        parsed = _as_published(value)
+    ):
+        parsed = parse_published(value)
         if parsed:
             return parsed, method, None
     if title_el is not None:
-        following = f"following::text()[normalize-space()][position() <= {_LINES_AFTER_TITLE}]"
-        for line in title_el.xpath(following):
-            found = date_line(squash(line))
-            if found:
-                return found[0], "date-line", found[1]
+        return _near_title(title_el)
     return None, "missing", None
 
 
-def _as_published(value: str | None) -> str | None:
+def _near_title(title_el: html.HtmlElement) -> tuple[str | None, str, str | None]:
+    """The first ``<time>`` after the headline, else the first date-looking line after it."""
+    times = title_el.xpath(f"following::time[@datetime][position() <= {_LINES_AFTER_TITLE}]")
+    for time in times[:1]:
+        parsed = parse_published(time.get("datetime"))
+        if parsed:
+            return parsed, "time-near-title", _meta_line_category(time)
+    following = f"following::text()[normalize-space()][position() <= {_LINES_AFTER_TITLE}]"
+    for line in title_el.xpath(following):
+        found = date_line(squash(line))
+        if found:
+            return found[0], "date-line", found[1]
+    return None, "missing", None
+
+
+def _meta_line_category(time: html.HtmlElement) -> str | None:
+    """A short label printed beside the date (``<time>…</time> <span>News</span>``)."""
+    line = squash(time.getparent().text_content()) if time.getparent() is not None else ""
+    rest = squash(line.replace(squash(time.text_content()), "", 1)).strip("|·•/-–— ")
+    if rest and len(rest) <= 40 and len(rest.split()) <= 4 and not rest.lower().startswith("by "):
+        return rest
+    return None
+
+
+def _published_time(root: html.HtmlElement) -> str | None:
+    """The ``datetime`` of the page's publication ``<time>``.
+
+    Themes often print an "updated" time too, sometimes first; a time marked as published wins,
+    and several unmarked ones are ambiguous, so the metadata fallbacks decide instead.
+    """
+    marked = root.xpath(
+        '//time[@datetime][contains(@class, "published") or @itemprop="datePublished"]/@datetime'
+    )
+    if marked:
+        return str(marked[0])
+    times = [t for t in root.xpath("//time/@datetime") if t.strip()]
+    return str(times[0]) if len(set(times)) == 1 else None
+
+
+def parse_published(value: str | None) -> str | None:
+    """A date or date-time as stored: ISO 8601 in HK time, or a bare date when no time is given."""
     if not value or not value.strip():
         return None
     text = value.strip()
@@ -216,7 +265,7 @@ def date_line(line: str) -> tuple[str, str | None] | None:
         match = pattern.search(line)
         if not match:
             continue
-        published = _as_published(match[0])
+        published = parse_published(match[0])
         if published is None:
             continue
         rest = line[match.end() :].strip()
@@ -232,14 +281,14 @@ def _body(
     chosen = _css_first(response, config.selectors.get("body"))
     if chosen is not None:
         cleaned = clean_body_element(chosen, response.url)
-        return sanitize_html(to_html(cleaned)), body_text_of(cleaned, title), chosen, "selector"
+        return sanitize_html(to_html(cleaned)), body_text_of(cleaned, title), cleaned, "selector"
     extracted = trafilatura.extract(
         response.text,
         url=response.url,
         output_format="html",
         include_tables=True,
         include_links=True,
-        include_images=False,
+        include_images=True,
         include_comments=False,
         favor_recall=True,
     )
@@ -247,7 +296,8 @@ def _body(
         return "", "", None, "missing"
     fragment = html.fromstring(extracted)
     body_el = fragment.find("body") if fragment.find("body") is not None else fragment
-    return sanitize_html(to_html(body_el)), body_text_of(body_el, title), None, "trafilatura"
+    body_el.make_links_absolute(response.url, resolve_base_href=False, handle_failures="ignore")
+    return sanitize_html(to_html(body_el)), body_text_of(body_el, title), body_el, "trafilatura"
 
 
 def clean_body_element(el: html.HtmlElement, base_url: str) -> html.HtmlElement:
@@ -279,16 +329,40 @@ def body_from_fragment(fragment: str, base_url: str) -> tuple[str, str, list[Pho
     return sanitize_html(to_html(cleaned)), body_text_of(cleaned), list(photos_in(cleaned))
 
 
+_SIZED = re.compile(r"-\d{2,5}x\d{2,5}(?=\.\w+$)")
+
+
+def photo_key(url: str) -> str:
+    """One key for an image and its resized copies (WordPress's ``name-1024x683.jpg``)."""
+    return _SIZED.sub("", urlsplit(url).path)
+
+
+def _largest(srcset: str | None) -> str | None:
+    best, best_width = None, -1
+    for candidate in (srcset or "").split(","):
+        parts = candidate.split()
+        width = parts[1][:-1] if len(parts) == 2 and parts[1].endswith("w") else ""
+        if width.isdigit() and int(width) > best_width:
+            best, best_width = parts[0], int(width)
+    return best
+
+
 def photos_in(el: html.HtmlElement) -> Iterator[Photo]:
-    """Images shown in an element and links to image files, once per URL, in order."""
+    """Images shown in an element and links to image files, once per image, in order.
+
+    An ``<img>`` with a ``srcset`` gives its largest candidate as the image and its ``src``
+    as the thumbnail.
+    """
     seen: set[str] = set()
     for node in el.xpath(".//img[@src] | .//a[@href]"):
         if node.tag == "img":
-            url = node.get("src", "").strip()
+            src = node.get("src", "").strip()
+            url = _largest(node.get("srcset")) or src
             figure = node.xpath("ancestor::figure[1]//figcaption")
             caption = squash(figure[0].text_content()) if figure else squash(node.get("alt"))
             label = IMAGE_LABEL.search(caption)
-            photo = Photo(url=url, caption="" if label else caption)
+            photo = Photo(url=url, thumbnail_url=src if src != url else None,
+                          caption="" if label else caption)  # fmt: skip
         else:
             url = node.get("href", "").strip()
             if not IMAGE_FILE.search(urlsplit(url).path):
@@ -300,8 +374,8 @@ def photos_in(el: html.HtmlElement) -> Iterator[Photo]:
         if label:
             photo.name, photo.size_label = label["name"].strip(), squash(label["size"])
             photo.size_bytes = size_in_bytes(label["number"], label["unit"])
-        if url and url not in seen and urlsplit(url).scheme in ("http", "https"):
-            seen.add(url)
+        if url and photo_key(url) not in seen and urlsplit(url).scheme in ("http", "https"):
+            seen.add(photo_key(url))
             yield photo
 
 
@@ -327,9 +401,15 @@ def _images(
         photos = list(photos_in(holder))
         if photos:
             return photos, "selector"
-    scope = body_el if body_el is not None else _main_content(response.selector.root)
-    scope = clean_body_element(scope, response.url)
-    photos = list(photos_in(scope))
+    root = response.selector.root
+    if body_el is None:
+        page = list(photos_in(clean_body_element(_main_content(root), response.url)))
+        return page, ("body" if page else "none")
+    page = list(photos_in(clean_body_element(root, response.url)))
+    # The body (trafilatura's, say) says which images belong to the item; the page's own
+    # element for each says the most about it: srcset, figcaption, "4.jpg (4.09 MB)".
+    details = {photo_key(p.url): p for p in page}
+    photos = [details.get(photo_key(p.url), p) for p in photos_in(body_el)]
     return photos, ("body" if photos else "none")
 
 

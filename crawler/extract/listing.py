@@ -11,13 +11,15 @@ from lxml import html
 from scrapy.http import TextResponse
 
 from crawler.config import SourceConfig
-from crawler.extract.generic import date_line
+from crawler.extract.generic import date_line, parse_published
 from crawler.extract.text import squash
 from crawler.urls import absolute_url
 
 NEXT_TEXTS = frozenset({"next", "next page", "older posts", "›", "»", ">", "下一頁", "下一页"})
 # How far up from a link to look for the item's "card" holding its date.
 _CARD_DEPTH = 4
+# A line longer than this is prose that may mention a date, not a date line.
+_DATE_LINE_MAX = 40
 
 
 def detail_links(response: TextResponse, config: SourceConfig) -> Iterator[tuple[str, date | None]]:
@@ -42,14 +44,25 @@ def _detail_url(base: str, href: str | None, pattern: re.Pattern[str]) -> str | 
 
 
 def _card_date(link: html.HtmlElement, base: str, pattern: re.Pattern[str]) -> date | None:
-    """The date in the smallest container around a link that holds no other item's link."""
+    """The date shown with a link, in the smallest container holding no other item's link.
+
+    Only a ``<time>`` (a published one when marked) or a short line that is mostly a date
+    counts: a date inside a teaser or a full post says nothing about when it was published.
+    """
     for ancestor in list(link.iterancestors())[:_CARD_DEPTH]:
         urls = {_detail_url(base, href, pattern) for href in ancestor.xpath(".//a/@href")}
         if len(urls - {None}) > 1:
             return None
-        found = date_line(squash(ancestor.text_content()))
-        if found:
-            return date.fromisoformat(found[0][:10])
+        times = ancestor.xpath('.//time[contains(@class, "published")]/@datetime')
+        times = times or ancestor.xpath(".//time/@datetime")
+        published = parse_published(times[0]) if times else None
+        if published:
+            return date.fromisoformat(published[:10])
+        for text in ancestor.xpath(".//text()[normalize-space()]"):
+            line = squash(text)
+            found = date_line(line) if len(line) <= _DATE_LINE_MAX else None
+            if found:
+                return date.fromisoformat(found[0][:10])
     return None
 
 

@@ -17,7 +17,7 @@ from parsel import Selector
 from crawler.config import SourceConfig
 from crawler.dates import HKT, format_hk
 from crawler.extract import ExtractionError
-from crawler.extract.generic import body_from_fragment, native_id, plain_text
+from crawler.extract.generic import body_from_fragment, native_id, photo_key, plain_text
 from crawler.items import Article, Photo
 from crawler.urls import absolute_url
 
@@ -117,10 +117,10 @@ def _categories(embedded: dict[str, Any]) -> str | None:
 
 
 def _merge(first: list[Photo], then: list[Photo]) -> list[Photo]:
-    merged, seen = list(first), {p.url for p in first}
+    merged, seen = list(first), {photo_key(p.url) for p in first}
     for photo in then:
-        if photo.url not in seen:
-            seen.add(photo.url)
+        if photo_key(photo.url) not in seen:
+            seen.add(photo_key(photo.url))
             merged.append(photo)
     return merged
 
