@@ -316,10 +316,10 @@ def body_text_of(el: html.HtmlElement, title: str = "") -> str:
         if node.tag != "a" or IMAGE_FILE.search(urlsplit(node.get("href", "")).path):
             node.drop_tree()
     lines = element_text(text_el).split("\n")
-    lines = [line for line in lines if not IMAGE_LABEL.fullmatch(line.strip())]
-    while lines and (not lines[0].strip() or squash(lines[0]) == title):
-        lines.pop(0)
-    return "\n".join(lines).strip()
+    text = "\n".join(line for line in lines if not IMAGE_LABEL.fullmatch(line.strip())).strip()
+    # Extractors often repeat the headline as the first line; drop it unless it is all there is.
+    head, _, rest = text.partition("\n")
+    return rest.strip() if title and squash(head) == title and rest.strip() else text
 
 
 def body_from_fragment(fragment: str, base_url: str) -> tuple[str, str, list[Photo]]:

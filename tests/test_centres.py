@@ -1,0 +1,173 @@
+"""InnoHK centre sources: the same item whatever route it is read by, and real crawls of them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.config import load_sources
+from crawler.extract.generic import extract_detail
+from crawler.extract.wordpress import article_from_api, articles_from_feed
+from crawler.items import Article
+from crawler.mirror import MirrorServer
+from pipelines.normalize import normalize_article
+from tests.conftest import MIRROR, Fixture, load_fixtures, run_cli
+
+SOURCES = load_sources()
+FIXTURES = {f.name: f for f in load_fixtures()}
+SAME_FIELDS = ("native_id", "url", "title", "published_at", "category", "lang", "body_text")
+
+
+def detail(name: str) -> Article:
+    fixture = FIXTURES[name]
+    return normalize_article(extract_detail(fixture.response(), SOURCES[fixture.meta["source"]]))
+
+
+def fields(article: Article) -> dict[str, Any]:
+    data = asdict(article)
+    photos = [(p["url"], p["name"], p["size_label"], p["size_bytes"]) for p in data["photos"]]
+    return {key: data[key] for key in SAME_FIELDS} | {"photos": photos}
+
+
+@pytest.mark.parametrize(
+    ("original", "redesign"),
+    [
+        ("cairs/news-detail-36", "cairs/news-detail-36-redesign"),
+        ("cpii/innohk-launch-ceremony", "cpii/innohk-launch-ceremony-redesign"),
+    ],
+)
+def test_redesigned_page_gives_the_same_fields_by_other_methods(
+    original: str, redesign: str
+) -> None:
+    before, after = detail(original), detail(redesign)
+    assert fields(after) == fields(before)
+    changed = {k for k in before.extraction if before.extraction[k] != after.extraction[k]}
+    assert changed, "the redesign must exercise other extraction methods"
+
+
+def test_wordpress_api_feed_and_page_agree() -> None:
+    config = SOURCES["cpii"]
+    api = FIXTURES["cpii/api-posts-page1"]
+    from_api = [article_from_api(p, config) for p in json.loads(api.body)]
+    from_feed = list(articles_from_feed(FIXTURES["cpii/feed"].response().text, config))
+    assert all(isinstance(a, Article) for a in from_feed)
+    page = fields(detail("cpii/innohk-launch-ceremony"))
+    for article in (*from_api, *from_feed):
+        assert isinstance(article, Article)
+        if article.native_id == "2022/06/02/innohk-launch-ceremony":
+            found = fields(normalize_article(article))
+            assert {k: found[k] for k in SAME_FIELDS} == {k: page[k] for k in SAME_FIELDS}
+    assert [a.native_id for a in from_api] == [
+        a.native_id for a in from_feed if isinstance(a, Article)
+    ]
+
+
+def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def crawl(mirror: Path | MirrorServer, db: Path, *args: str) -> tuple[int, str, dict[str, int]]:
+    """Crawl sources from a mirror directory (served here) or a running mirror server."""
+    if isinstance(mirror, MirrorServer):
+        mirror.reset_counts()
+        result = run_cli("crawl", *args, "--mirror", mirror.url, "--db", str(db))
+        return result.code, result.stderr, dict(mirror.hits)
+    with MirrorServer(mirror).start() as server:
+        result = run_cli("crawl", *args, "--mirror", server.url, "--db", str(db))
+        return result.code, result.stderr, dict(server.hits)
+
+
+WINDOW = ("--since", "2022-01-01", "--until", "2024-12-31")
+
+
+def test_crawl_of_both_centres(mirror_server: MirrorServer, tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    code, stderr, hits = crawl(mirror_server, db, "cpii", "cairs", *WINDOW)
+    assert code == 0, stderr[-3000:]
+    assert rows(db, "SELECT source, count(*) FROM articles GROUP BY source") == [
+        ("cairs", 5),
+        ("cpii", 5),
+    ]
+    assert rows(
+        db,
+        "SELECT source, title, published_at FROM articles WHERE title LIKE 'InnoHK Launch%' "
+        "ORDER BY source",
+    ) == [
+        ("cairs", "InnoHK Launch Ceremony concludes with great success", "2022-05-25"),
+        (
+            "cpii",
+            "InnoHK Launch Ceremony Concludes with Great Success",
+            "2022-06-02T15:30:00+08:00",
+        ),
+    ]
+    assert rows(
+        db, "SELECT name, size_label, size_bytes FROM images WHERE article_id = 'cairs:en/36'"
+    ) == [
+        ("4.jpg", "4.09 MB", 4288676),
+        ("5.jpg", "12.62 MB", 13233029),
+        ("6.jpg", "3.87 MB", 4057989),
+        ("11.jpg", "13.12 MB", 13757317),
+    ]
+    categories = rows(db, "SELECT DISTINCT category FROM articles WHERE source = 'cairs'")
+    assert sorted(categories) == [("Event",), ("News",)]
+    assert not any("/feed/" in path for path in hits), "the API answered, so no fallback"
+
+
+def copy_site(tmp_path: Path, host: str, *without: str) -> Path:
+    root = tmp_path / "mirror"
+    shutil.copytree(MIRROR / host, root / host)
+    for part in without:
+        target = root / host / part
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    return root
+
+
+@pytest.mark.parametrize(
+    ("removed", "route"),
+    [(("wp-json",), "/feed/"), (("wp-json", "feed"), "/category/news/page/2/")],
+    ids=["no API: feed", "no API, no feed: category pages"],
+)
+def test_wordpress_falls_back_and_archives_the_same_items(
+    tmp_path: Path, removed: tuple[str, ...], route: str
+) -> None:
+    mirror = copy_site(tmp_path, "www.cpii.hk", *removed)
+    db = tmp_path / "archive.db"
+    code, stderr, hits = crawl(mirror, db, "cpii", *WINDOW)
+    assert code == 0, stderr[-3000:]
+    assert any(path.endswith(route) for path in hits), sorted(hits)
+    expected = {a["native_id"] for a in _golden(FIXTURES["cpii/api-posts-page1"])["items"]}
+    assert {r[0] for r in rows(db, "SELECT native_id FROM articles")} == expected
+    assert rows(db, "SELECT published_at FROM articles WHERE native_id LIKE '%innohk%'") == [
+        ("2022-06-02T15:30:00+08:00",)
+    ]
+
+
+def _golden(fixture: Fixture) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(fixture.expected_path.read_text(encoding="utf-8"))
+    return data
+
+
+def test_listing_skips_older_items_and_stops_at_an_all_older_page(
+    mirror_server: MirrorServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "archive.db"
+    code, stderr, hits = crawl(mirror_server, db, "cairs", "--since", "2024-01-01")
+    assert code == 0, stderr[-3000:]
+    assert rows(db, "SELECT native_id FROM articles ORDER BY native_id") == [("en/71",), ("en/74",)]
+    details = {path.rsplit("/", 1)[1] for path in hits if "news_detail" in path}
+    assert details == {"71", "74"}, "items listed as older than the window are not fetched"
+    # Page 1 still held items in the window, so page 2 was read; it holds only older items.
+    assert "/www.cairs.hk/en/news?page=2" in hits
+    code, stderr, hits = crawl(mirror_server, db, "cairs", "--since", "2025-01-01")
+    assert code == 0, stderr[-3000:]
+    assert set(hits) == {"/www.cairs.hk/en/news"}, "an all-older page ends the listing"
