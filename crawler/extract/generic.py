@@ -29,7 +29,7 @@ from crawler.config import SourceConfig
 from crawler.dates import format_hk, parse_hk_datetime
 from crawler.extract import ExtractionError
 from crawler.extract.sanitize import sanitize_html
-from crawler.extract.text import element_text, html_to_text, squash, to_html
+from crawler.extract.text import element_text, html_to_text, script_language, squash, to_html
 from crawler.items import Article, Photo
 
 IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|bmp|tiff?)$", re.IGNORECASE)
@@ -47,7 +47,6 @@ _DATES = [
     re.compile(r"\b[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}\b"),
     re.compile(r"\b\d{1,2} [A-Z][a-z]{2,8}\.? \d{4}\b"),
 ]
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LINES_AFTER_TITLE = 12
 
 
@@ -453,9 +452,7 @@ def _language(
         return declared[:2], "html-lang"
     if len(config.languages) == 1:
         return config.languages[0], "config"
-    letters = [c for c in text[:2000] if c.isalpha()]
-    cjk = sum(1 for c in letters if _CJK.match(c))
-    return ("zh" if letters and cjk / len(letters) > 0.3 else "en"), "script"
+    return script_language(text), "script"
 
 
 def plain_text(fragment: str) -> str:

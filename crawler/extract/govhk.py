@@ -19,7 +19,7 @@ from scrapy.http import TextResponse
 from crawler.dates import format_hk, parse_hk_datetime
 from crawler.extract import ExtractionError
 from crawler.extract.sanitize import sanitize_html
-from crawler.extract.text import element_text, squash, to_html
+from crawler.extract.text import element_text, script_language, squash, to_html
 from crawler.items import Article, Attachment, Link, Photo, Video
 from crawler.urls import ReleaseRef, absolute_url, canonical_url, release_ref
 
@@ -58,7 +58,6 @@ _EN_DATE = re.compile(
 _EN_TIME = re.compile(r"HKT\s*(\d{1,2})\s*[:.]\s*(\d{2})")
 _ZH_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _ZH_TIME = re.compile(r"(\d{1,2})\s*[時时]\s*(\d{1,2})\s*分")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def release_links(response: TextResponse) -> Iterator[ReleaseRef]:
@@ -158,9 +157,7 @@ def _language(footer: str, title: str) -> tuple[str, str]:
         return "en", "footer"
     if _ZH_DATE.search(footer) or footer.startswith("完"):
         return "zh", "footer"
-    letters = [c for c in title if c.isalpha()]
-    cjk = sum(1 for c in letters if _CJK.match(c))
-    return ("zh" if letters and cjk / len(letters) > 0.3 else "en"), "title-script"
+    return script_language(title), "title-script"
 
 
 def _clean_body(span: html.HtmlElement, base_url: str) -> html.HtmlElement:

@@ -139,6 +139,19 @@ def html_to_text(fragment: str) -> str:
     return element_text(root)
 
 
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Chinese text often holds English names and numbers; a third of its letters being Han
+# characters already marks it as Chinese.
+_ZH_SHARE = 0.3
+
+
+def script_language(text: str) -> str:
+    """ "zh" when Han characters make up a fair share of the letters, else "en"."""
+    letters = [c for c in text[:2000] if c.isalpha()]
+    cjk = sum(1 for c in letters if _CJK.match(c))
+    return "zh" if letters and cjk / len(letters) > _ZH_SHARE else "en"
+
+
 def squash(text: str | None) -> str:
     """One line of text: every run of whitespace (no-break spaces included) as a single space."""
     if not text:
