@@ -349,8 +349,8 @@ def story(ident: str | None, relink: bool, db_path: str) -> None:
         if ident is None:
             report = link_stories(db)
             click.echo(
-                f"{report.stories} stories, {report.links} linked items "
-                f"({report.changes} rows changed) in {report.seconds:.1f} seconds"
+                f"stories: {report.stories}, linked items: {report.links}, "
+                f"rows changed: {report.changes}, seconds: {report.seconds:.2f}"
             )
             return
         for line in _story_lines(db, ident):

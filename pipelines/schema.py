@@ -96,7 +96,51 @@ def _v2_image_files_and_body_hash(db: sqlite_utils.Database) -> None:
     articles.create_index(["body_hash"])
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_image_files_and_body_hash]
+def _v3_stories(db: sqlite_utils.Database) -> None:
+    # Signatures are kept so that linking new items never re-reads old bodies; the band keys
+    # are the LSH index, looked up by (band, key) within a window of days (pipelines/stories.py).
+    db.table("article_minhash").create(
+        {"article_id": str, "body_hash": str, "day": str, "params": str, "signature": bytes},
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null={"params"},
+    )
+    db.table("article_minhash").create_index(["body_hash", "day"])
+    db.table("minhash_bands").create(
+        {"article_id": str, "band": int, "key": int, "day": str, "source": str},
+        pk=("article_id", "band"),
+        foreign_keys=[("article_id", "article_minhash", "article_id")],
+        not_null={"key", "day", "source"},
+    )
+    db.table("minhash_bands").create_index(["band", "key", "day"])
+    db.table("stories").create(
+        {"id": int, "original_id": str, "first_published_at": str, "members": int, "sources": str},
+        pk="id",
+        foreign_keys=[("original_id", "articles", "id")],
+        not_null={"original_id", "members", "sources"},
+    )
+    db.table("story_links").create(
+        {
+            "article_id": str,
+            "story_id": int,
+            "role": str,
+            "linked_to": str,
+            "similarity": float,
+            "method": str,
+            "linked_at": str,
+        },
+        pk="article_id",
+        foreign_keys=[
+            ("article_id", "articles", "id"),
+            ("story_id", "stories", "id"),
+            ("linked_to", "articles", "id"),
+        ],
+        not_null={"story_id", "role", "linked_at"},
+    )
+    db.table("story_links").create_index(["story_id"])
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_image_files_and_body_hash, _v3_stories]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -11,6 +11,7 @@ from scrapy import signals
 from crawler.dates import hk_now
 from crawler.items import Article
 from pipelines.archive import finish_run, open_archive, start_run, upsert_article
+from pipelines.stories import link_stories
 
 if TYPE_CHECKING:
     from typing import Self
@@ -34,6 +35,7 @@ class StorePipeline:
         self.path: str = crawler.settings.get("HKARCHIVE_DB")
         self.db: sqlite_utils.Database | None = None
         self.run_id: int | None = None
+        self.changed_ids: list[str] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -61,11 +63,24 @@ class StorePipeline:
         assert self.db is not None
         outcome = upsert_article(self.db, item, seen_at=hk_now().isoformat(), run_id=self.run_id)
         self._stats.inc_value(f"hkarchive/items_{outcome}")
+        if outcome != "unchanged":
+            self.changed_ids.append(item.id)
         return item
+
+    def _link_stories(self) -> None:
+        """Link this run's new and changed items into stories; a failure is a counted error."""
+        assert self.db is not None
+        try:
+            report = link_stories(self.db, self.changed_ids)
+        except Exception:  # the items are stored; `hkarchive story --relink` can redo this
+            logger.exception("Linking stories failed")
+            return
+        self._stats.set_value("hkarchive/stories_linked_items", report.links)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.db is None or self.run_id is None:
             return
+        self._link_stories()
         stats = self._stats.get_stats()
         errors = int(stats.get("log_count/ERROR", 0))
         finish_run(
