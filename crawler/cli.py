@@ -68,8 +68,12 @@ class RunSummary:
                 f"{run['pages_fetched'] or 0} pages fetched, "
                 f"{run['items_new'] or 0} new, {run['items_updated'] or 0} updated, "
                 f"{run['items_unchanged'] or 0} unchanged, "
-                f"{run['index_pages_missing'] or 0} index pages missing, "
-                f"{run['errors'] or 0} errors"
+                + (
+                    f"{missing} index pages missing, "
+                    if (missing := run["index_pages_missing"])
+                    else ""
+                )
+                + f"{run['errors'] or 0} errors"
             )
         return out
 
@@ -94,13 +98,13 @@ def _project_settings() -> Any:
 
 
 def run_crawls(
-    sources: Sequence[str],
-    spider_args: dict[str, str],
+    crawls: Sequence[tuple[str, dict[str, str]]],
     db_path: str,
     mirror: str | None,
     log_level: str = "INFO",
 ) -> RunSummary:
-    """Run spiders in this process into the archive at db_path; returns their crawl_runs rows."""
+    """Run spiders (name, arguments) together in this process into the archive at db_path;
+    returns their crawl_runs rows."""
     from scrapy.crawler import CrawlerProcess
 
     from crawler.mirror_settings import mirror_overrides
@@ -113,7 +117,7 @@ def run_crawls(
     with open_archive(db_path) as db:
         last = db.execute("SELECT coalesce(max(id), 0) FROM crawl_runs").fetchone()[0]
     process = CrawlerProcess(settings)
-    for source in sources:
+    for source, spider_args in crawls:
         process.crawl(source, **spider_args)
     process.start()
     with open_archive(db_path) as db:
@@ -202,9 +206,8 @@ def crawl(
         spider_args["since"] = since
     if until:
         spider_args["until"] = until
-    summary = run_crawls(
-        list(sources) or available, spider_args, db_path, mirror, _log_level(verbose, quiet)
-    )
+    crawls = [(source, spider_args) for source in (sources or available)]
+    summary = run_crawls(crawls, db_path, mirror, _log_level(verbose, quiet))
     _report(summary, db_path)
 
 
@@ -252,20 +255,25 @@ def demo(verbose: bool, db_path: str) -> None:
         )
     _check_archive(db_path)
     days = mirror_days(DEMO_MIRROR)
-    click.echo(f"Serving the bundled mirror ({len(days)} days of GovHK releases) on 127.0.0.1")
+    centres = [name for name in known_sources() if name != "govhk"]
+    click.echo(
+        f"Serving the bundled mirror on 127.0.0.1: {len(days)} days of GovHK releases "
+        f"and the news of {', '.join(centres)}"
+    )
+    crawls = [("govhk", {"days": ",".join(days), "lang": "all"})]
+    crawls += [(name, {"since": DEMO_SINCE}) for name in centres]
     with MirrorServer(DEMO_MIRROR).start() as server:
-        summary = run_crawls(
-            ["govhk"],
-            {"days": ",".join(days), "lang": "all"},
-            db_path,
-            server.url,
-            "INFO" if verbose else "ERROR",
-        )
+        summary = run_crawls(crawls, db_path, server.url, "INFO" if verbose else "ERROR")
     for line in summary.lines():
         click.echo(line)
     _print_archive_summary(db_path)
     if summary.failed or summary.errors:
         raise click.ClickException(f"the demo crawl had {summary.errors} errors")
+
+
+# The centres' news in the bundled mirror goes back to 2022.
+DEMO_SINCE = "2022-01-01"
+DEMO_STORY = "govhk:P2022052500588"
 
 
 SAMPLE_QUERY = (
@@ -285,9 +293,13 @@ def _print_archive_summary(db_path: str) -> None:
             "from articles a group by source, lang order by source, lang"
         ):
             click.echo(
-                f"  {row['source']} {row['lang']}: {row['n']} releases, {row['photos']} photos, "
+                f"  {row['source']} {row['lang']}: {row['n']} items, {row['photos']} photos, "
                 f"published {row['first'][:10]} to {row['last'][:10]}"
             )
+        story = _story_lines(db, DEMO_STORY)
+        click.echo(f"\nThe InnoHK launch ceremony across sources (hkarchive story {DEMO_STORY}):")
+        for line in story:
+            click.echo(f"  {line}")
         click.echo(f"\nSample query (full-text search for 'InnoHK'):\n  {SAMPLE_QUERY}")
         for row in db.query(SAMPLE_QUERY):
             click.echo(f"  {row['published_at']}  {row['lang']}  {row['title']}")

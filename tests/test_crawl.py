@@ -163,8 +163,22 @@ def test_demo_archives_every_release_of_the_bundled_mirror(tmp_path: Path) -> No
     db = tmp_path / "demo.db"
     result = run_cli("demo", "--db", str(db))
     assert result.code == 0, result.stderr[-3000:]
-    assert rows(db, "SELECT count(*) FROM articles") == [(len(RELEASES),)]
-    assert "InnoHK Launch Ceremony concludes with great success" in result.stdout
+    assert rows(db, "SELECT source, count(*) FROM articles GROUP BY source") == [
+        ("cairs", 5),
+        ("cpii", 5),
+        ("govhk", len(RELEASES)),
+    ]
+    story = rows(
+        db,
+        "SELECT l.article_id, l.role FROM story_links l JOIN story_links o "
+        "ON o.story_id = l.story_id WHERE o.article_id = 'govhk:P2022052500588' ORDER BY l.role",
+    )
+    assert sorted(story) == [
+        ("cairs:en/36", "republication"),
+        ("cpii:2022/06/02/innohk-launch-ceremony", "republication"),
+        ("govhk:P2022052500588", "original"),
+    ]
+    assert "story 1: 3 items from cairs, cpii, govhk" in result.stdout
     assert "Sample query" in result.stdout
 
 
