@@ -11,30 +11,19 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from crawler import __version__
 from crawler.args import LANG_CHOICES, crawl_window
+from crawler.cli_common import db_option, usage_error
 from crawler.config import SourceConfigError
 from crawler.mirror_settings import check_mirror_url
 from pipelines.archive import ArchiveError, open_archive
 
-DEFAULT_DB = "data/archive.db"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_MIRROR = PROJECT_ROOT / "tests" / "mirror"
-
-db_option = click.option(
-    "--db",
-    "db_path",
-    envvar="HKARCHIVE_DB",
-    default=DEFAULT_DB,
-    show_default=True,
-    show_envvar=True,
-    type=click.Path(dir_okay=False),
-    help="The SQLite archive.",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,10 +65,6 @@ class RunSummary:
                 + f"{run['errors'] or 0} errors"
             )
         return out
-
-
-def _usage_error(message: str) -> NoReturn:
-    raise click.UsageError(message)
 
 
 def known_sources() -> list[str]:
@@ -130,7 +115,7 @@ def _check_archive(db_path: str) -> None:
     try:
         open_archive(db_path).close()
     except ArchiveError as exc:
-        _usage_error(str(exc))
+        usage_error(str(exc))
 
 
 def _check_mirror_reachable(url: str) -> None:
@@ -192,12 +177,12 @@ def crawl(
     available = known_sources()
     unknown = [s for s in sources if s not in available]
     if unknown:
-        _usage_error(f"unknown source {unknown[0]!r} (available: {', '.join(available)})")
+        usage_error(f"unknown source {unknown[0]!r} (available: {', '.join(available)})")
     try:
         crawl_window(since=since, until=until, lang=lang)
         mirror = check_mirror_url(mirror) if mirror else None
     except ValueError as exc:
-        _usage_error(str(exc))
+        usage_error(str(exc))
     _check_archive(db_path)
     if mirror:
         _check_mirror_reachable(mirror)
@@ -356,7 +341,7 @@ def story(ident: str | None, relink: bool, db_path: str) -> None:
     from pipelines.stories import link_stories
 
     if relink == (ident is not None):
-        _usage_error("give an article id or story number, or --relink (not both)")
+        usage_error("give an article id or story number, or --relink (not both)")
     with open_archive(db_path, create=False) as db:
         if ident is None:
             report = link_stories(db)
@@ -381,7 +366,7 @@ def _story_lines(db: Any, ident: str) -> list[str]:
         and db.execute("SELECT 1 FROM articles WHERE id = ?", [ident]).fetchone()
     ):
         return [f"{ident} is in no story: no other archived item matches it"]
-    _usage_error(f"no article or story {ident!r} in the archive")
+    raise click.UsageError(f"no article or story {ident!r} in the archive")
 
 
 def _format_story(story_id: int, members: Sequence[Any]) -> list[str]:

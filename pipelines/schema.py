@@ -140,7 +140,76 @@ def _v3_stories(db: sqlite_utils.Database) -> None:
     db.table("story_links").create_index(["story_id"])
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_image_files_and_body_hash, _v3_stories]
+def _v4_scheduled_crawling(db: sqlite_utils.Database) -> None:
+    # Seen-state lives in the archive itself: validators for conditional requests and the
+    # revisit schedule, per item.
+    articles = db.table("articles")
+    for column, kind in (
+        ("etag", str),
+        ("last_modified", str),
+        ("last_fetched_at", str),
+        ("next_visit_at", str),
+        ("visits", int),
+    ):
+        articles.add_column(column, kind)
+    articles.create_index(["next_visit_at"])
+    db.table("article_versions").create(
+        {
+            "id": int,
+            "article_id": str,
+            "version": int,
+            "fetched_at": str,
+            "title": str,
+            "published_at": str,
+            "body_text": str,
+            "content_hash": str,
+            "run_id": int,
+        },
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null={"article_id", "version", "content_hash"},
+    )
+    db.table("article_versions").create_index(["article_id", "version"], unique=True)
+    # Raw responses are kept in WARC files; this indexes every capture so reparse finds a
+    # URL's latest one without scanning the files.
+    db.table("raw_captures").create(
+        {
+            "id": int,
+            "run_id": int,
+            "source": str,
+            "url": str,
+            "status": int,
+            "content_type": str,
+            "fetched_at": str,
+            "warc_file": str,
+            "warc_offset": int,
+            "warc_length": int,
+        },
+        pk="id",
+        not_null={"url", "status", "fetched_at", "warc_file", "warc_offset"},
+    )
+    db.table("raw_captures").create_index(["url", "fetched_at"])
+    db.table("raw_captures").create_index(["source", "fetched_at"])
+    for table in ("images", "attachments"):
+        for column, kind in (("local_path", str), ("checksum", str), ("file_size", int)):
+            db.table(table).add_column(column, kind)
+    runs = db.table("crawl_runs")
+    for column, kind in (
+        ("requests", int),
+        ("responses_not_modified", int),
+        ("failures", int),
+        ("coverage", str),
+        ("pid", int),
+    ):
+        runs.add_column(column, kind)
+
+
+MIGRATIONS: list[Migration] = [
+    _v1_initial,
+    _v2_image_files_and_body_hash,
+    _v3_stories,
+    _v4_scheduled_crawling,
+]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
