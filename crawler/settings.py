@@ -44,8 +44,15 @@ ITEM_PIPELINES = {
     "pipelines.normalize.NormalizePipeline": 100,
     "pipelines.validate.ValidatePipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
+    "pipelines.media.MediaPipeline": 800,
     "pipelines.store.StorePipeline": 900,
 }
+# Responses are handled from high numbers to low: at 580 they are decompressed (590), after
+# redirects (600) and before retries (550), so every answer the site gave is kept.
+DOWNLOADER_MIDDLEWARES = {"crawler.rawarchive.RawArchiveMiddleware": 580}
+EXTENSIONS = {"crawler.progress.ProgressExtension": 500}
+# Download photos and attachments too (hkarchive crawl --media).
+HKARCHIVE_MEDIA = False
 
 LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 30.0
