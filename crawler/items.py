@@ -71,8 +71,24 @@ class Article:
     extraction: dict[str, str] = field(default_factory=dict)
     content_hash: str | None = None
     body_hash: str | None = None
+    # How the page was fetched, not what it says: kept for conditional requests, never hashed.
+    etag: str | None = None
+    last_modified: str | None = None
 
     @property
     def id(self) -> str:
         """The archive's primary key, ``source:native_id``."""
+        return f"{self.source}:{self.native_id}"
+
+
+@dataclass
+class NotModified:
+    """A revisited page the server answered with 304 Not Modified: the item is still current."""
+
+    source: str
+    native_id: str
+
+    @property
+    def id(self) -> str:
+        """The archived item's primary key, ``source:native_id``."""
         return f"{self.source}:{self.native_id}"
