@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import asdict
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,34 +80,105 @@ def article_row(article: Article) -> dict[str, Any]:
     }
 
 
+# Young items are fetched again at these ages (from first seen) so corrections are caught;
+# after the last one an item is only fetched again when asked (--refresh) or listed anew.
+REVISIT_AFTER = (timedelta(hours=1), timedelta(days=1), timedelta(days=7))
+
+
+def next_visit(first_seen_at: str, now: str) -> str | None:
+    """When an item first seen at first_seen_at is next due for a revisit, or None."""
+    first, current = datetime.fromisoformat(first_seen_at), datetime.fromisoformat(now)
+    for delay in REVISIT_AFTER:
+        if first + delay > current:
+            return (first + delay).isoformat()
+    return None
+
+
+_STATE_SQL = (
+    "SELECT content_hash, first_seen_at, coalesce(visits, 0), title, published_at, body_text, "
+    "coalesce(last_fetched_at, last_seen_at) FROM articles WHERE id = ?"
+)
+
+
 def upsert_article(
     db: sqlite_utils.Database, article: Article, *, seen_at: str, run_id: int | None
 ) -> Outcome:
     """Insert or update one article with its media, atomically.
 
-    An article whose content hash is unchanged only has ``last_seen_at`` moved.
+    An article whose content hash is unchanged only has its fetch state moved
+    (``last_seen_at``, validators, next revisit); a changed one first has its previous
+    content saved as a version in ``article_versions``.
     """
     row = article_row(article)
     with db.atomic():
-        existing = db.execute(
-            "SELECT content_hash FROM articles WHERE id = ?", [article.id]
-        ).fetchone()
+        existing = db.execute(_STATE_SQL, [article.id]).fetchone()
+        first_seen = existing[1] if existing else seen_at
+        fetched = {
+            "last_seen_at": seen_at,
+            "last_fetched_at": seen_at,
+            "last_run_id": run_id,
+            "visits": (existing[2] if existing else 0) + 1,
+            "next_visit_at": next_visit(first_seen, seen_at),
+        }
+        # A page that stops sending validators keeps the last ones it gave.
+        fetched |= {k: v for k, v in (("etag", article.etag),
+                                      ("last_modified", article.last_modified)) if v}  # fmt: skip
         if existing is not None and existing[0] == article.content_hash:
-            db.execute(
-                "UPDATE articles SET last_seen_at = ?, last_run_id = ? WHERE id = ?",
-                [seen_at, run_id, article.id],
-            )
+            db.table("articles").update(article.id, fetched)
             return "unchanged"
         if existing is None:
             row.update(first_seen_at=seen_at, first_run_id=run_id)
             outcome: Outcome = "new"
         else:
+            _save_version(db, article.id, existing, run_id)
             row["last_changed_at"] = seen_at
             outcome = "updated"
-        row.update(last_seen_at=seen_at, last_run_id=run_id)
-        db.table("articles").upsert(row, pk="id")
+        db.table("articles").upsert(row | fetched, pk="id")
         _replace_children(db, article)
     return outcome
+
+
+def _save_version(
+    db: sqlite_utils.Database, article_id: str, state: tuple[Any, ...], run_id: int | None
+) -> None:
+    content_hash, _, _, title, published_at, body_text, fetched_at = state
+    number = db.execute(
+        "SELECT coalesce(max(version), 0) + 1 FROM article_versions WHERE article_id = ?",
+        [article_id],
+    ).fetchone()[0]
+    db.table("article_versions").insert(
+        {
+            "article_id": article_id,
+            "version": number,
+            "fetched_at": fetched_at,
+            "title": title,
+            "published_at": published_at,
+            "body_text": body_text,
+            "content_hash": content_hash,
+            "run_id": run_id,
+        }
+    )
+
+
+def touch_article(
+    db: sqlite_utils.Database, article_id: str, *, seen_at: str, run_id: int | None
+) -> bool:
+    """Record a revisit the server answered 304 Not Modified; False if the item is unknown."""
+    with db.atomic():
+        state = db.execute(_STATE_SQL, [article_id]).fetchone()
+        if state is None:
+            return False
+        db.table("articles").update(
+            article_id,
+            {
+                "last_seen_at": seen_at,
+                "last_fetched_at": seen_at,
+                "last_run_id": run_id,
+                "visits": state[2] + 1,
+                "next_visit_at": next_visit(state[1], seen_at),
+            },
+        )
+    return True
 
 
 def _replace_children(db: sqlite_utils.Database, article: Article) -> None:

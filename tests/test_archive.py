@@ -9,7 +9,7 @@ import pytest
 
 from crawler.items import Article, Link, Photo
 from pipelines import archive
-from pipelines.archive import ArchiveError, open_archive, upsert_article
+from pipelines.archive import ArchiveError, next_visit, open_archive, touch_article, upsert_article
 from pipelines.normalize import normalize_article
 from pipelines.schema import MIGRATIONS, schema_version
 
@@ -64,20 +64,64 @@ def test_archive_from_a_newer_version_is_refused(db_path: Path) -> None:
         open_archive(db_path)
 
 
-def test_upsert_inserts_then_only_moves_last_seen_when_unchanged(db_path: Path) -> None:
+FETCH_STATE = ("last_seen_at", "last_fetched_at", "last_run_id", "visits", "next_visit_at")
+
+
+def test_upsert_inserts_then_only_moves_fetch_state_when_unchanged(db_path: Path) -> None:
     db = open_archive(db_path)
-    first = make_article()
+    first = make_article(etag='"v1"')
     assert upsert_article(db, first, seen_at="2026-01-01T00:00:00+08:00", run_id=1) == "new"
     before = db.table("articles").get(first.id)
     again = make_article(body_html="<div>same text, other markup</div>")
-    assert upsert_article(db, again, seen_at="2026-01-02T00:00:00+08:00", run_id=2) == "unchanged"
+    assert upsert_article(db, again, seen_at="2026-01-01T02:00:00+08:00", run_id=2) == "unchanged"
     after = db.table("articles").get(first.id)
-    assert after.pop("last_seen_at") == "2026-01-02T00:00:00+08:00"
-    assert after.pop("last_run_id") == 2
-    assert before.pop("last_seen_at") == "2026-01-01T00:00:00+08:00"
-    before.pop("last_run_id")
-    assert after == before, "unchanged content must stay untouched, markup included"
+    assert {k: after.pop(k) for k in FETCH_STATE} == {
+        "last_seen_at": "2026-01-01T02:00:00+08:00",
+        "last_fetched_at": "2026-01-01T02:00:00+08:00",
+        "last_run_id": 2,
+        "visits": 2,
+        "next_visit_at": "2026-01-02T00:00:00+08:00",
+    }
+    for key in FETCH_STATE:
+        before.pop(key)
+    assert after == before, "unchanged content must stay untouched, markup and validators included"
+    assert after["etag"] == '"v1"'
     assert after["url"] == "https://www.info.gov.hk/gia/general/202205/25/P2022052500588.htm"
+    assert db.table("article_versions").count == 0
+
+
+def test_a_change_keeps_the_previous_version(db_path: Path) -> None:
+    db = open_archive(db_path)
+    upsert_article(db, make_article(), seen_at="2026-01-01T00:00:00+08:00", run_id=1)
+    upsert_article(db, make_article(title="Corrected"), seen_at="2026-01-02T00:00:00+08:00",
+                   run_id=2)  # fmt: skip
+    upsert_article(db, make_article(title="Corrected again"),
+                   seen_at="2026-01-03T00:00:00+08:00", run_id=3)  # fmt: skip
+    versions = db.execute(
+        "SELECT version, fetched_at, title, run_id FROM article_versions ORDER BY version"
+    ).fetchall()
+    assert versions == [
+        (1, "2026-01-01T00:00:00+08:00", make_article().title, 2),
+        (2, "2026-01-02T00:00:00+08:00", "Corrected", 3),
+    ]
+    assert db.table("articles").get("govhk:P2022052500588")["title"] == "Corrected again"
+
+
+def test_not_modified_moves_only_fetch_state(db_path: Path) -> None:
+    db = open_archive(db_path)
+    upsert_article(db, make_article(), seen_at="2026-01-01T00:00:00+08:00", run_id=1)
+    assert touch_article(db, "govhk:P2022052500588", seen_at="2026-01-02T01:00:00+08:00", run_id=2)
+    row = db.table("articles").get("govhk:P2022052500588")
+    assert (row["visits"], row["next_visit_at"]) == (2, "2026-01-08T00:00:00+08:00")
+    assert not touch_article(db, "govhk:unknown", seen_at="2026-01-02T01:00:00+08:00", run_id=2)
+
+
+def test_revisits_decay_then_stop() -> None:
+    first = "2026-01-01T00:00:00+08:00"
+    assert next_visit(first, first) == "2026-01-01T01:00:00+08:00"
+    assert next_visit(first, "2026-01-01T01:00:00+08:00") == "2026-01-02T00:00:00+08:00"
+    assert next_visit(first, "2026-01-05T00:00:00+08:00") == "2026-01-08T00:00:00+08:00"
+    assert next_visit(first, "2026-01-08T00:00:00+08:00") is None
 
 
 def test_changed_content_updates_row_and_replaces_media(db_path: Path) -> None:
