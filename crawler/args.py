@@ -58,3 +58,10 @@ def crawl_window(
     if start > end:
         raise ValueError(f"--since {start} is after --until {end}")
     return CrawlWindow(tuple(days_between(start, end)), langs)
+
+
+def is_flag(value: str | bool | None) -> bool:
+    """A spider argument meaning yes: true, 1, yes, on (``-a refresh=1``)."""
+    if isinstance(value, bool):
+        return value
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")

@@ -18,7 +18,11 @@ import click
 from crawler import __version__
 from crawler.args import LANG_CHOICES, crawl_window
 from crawler.cli_common import db_option, usage_error
+from crawler.cli_health import check, runs
+from crawler.cli_history import history
+from crawler.cli_reparse import reparse
 from crawler.config import SourceConfigError
+from crawler.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
 from crawler.mirror_settings import check_mirror_url
 from pipelines.archive import ArchiveError, open_archive
 
@@ -87,6 +91,7 @@ def run_crawls(
     db_path: str,
     mirror: str | None,
     log_level: str = "INFO",
+    extra_settings: dict[str, Any] | None = None,
 ) -> RunSummary:
     """Run spiders (name, arguments) together in this process into the archive at db_path;
     returns their crawl_runs rows."""
@@ -99,6 +104,9 @@ def run_crawls(
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     if mirror:
         settings.update(mirror_overrides(mirror), priority="cmdline")
+    settings.update(extra_settings or {}, priority="cmdline")
+    # The CLI holds the archive's lock for the whole process; the store must not take it again.
+    settings.set("HKARCHIVE_LOCK_HELD", held_by_this_process(db_path), priority="cmdline")
     with open_archive(db_path) as db:
         last = db.execute("SELECT coalesce(max(id), 0) FROM crawl_runs").fetchone()[0]
     process = CrawlerProcess(settings)
@@ -154,8 +162,10 @@ def _log_level(verbose: bool, quiet: bool) -> str:
 @click.option(
     "--refresh",
     is_flag=True,
-    help="Fetch releases again even if already archived (every crawl does so for now).",
+    help="Fetch archived items again even when not due for a revisit.",
 )
+@click.option("--media", is_flag=True, help="Download photos and attachments too.")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Append the log to this file.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request (DEBUG).")
 @click.option("-q", "--quiet", is_flag=True, help="Log only warnings and errors.")
 @db_option
@@ -166,6 +176,8 @@ def crawl(
     lang: str,
     mirror: str | None,
     refresh: bool,
+    media: bool,
+    log_file: str | None,
     verbose: bool,
     quiet: bool,
     db_path: str,
@@ -184,16 +196,20 @@ def crawl(
     except ValueError as exc:
         usage_error(str(exc))
     _check_archive(db_path)
-    if mirror:
-        _check_mirror_reachable(mirror)
-    spider_args = {"lang": lang}
-    if since:
-        spider_args["since"] = since
-    if until:
-        spider_args["until"] = until
-    crawls = [(source, spider_args) for source in (sources or available)]
-    summary = run_crawls(crawls, db_path, mirror, _log_level(verbose, quiet))
-    _report(summary, db_path)
+    with crawl_lock(db_path):
+        if mirror:
+            _check_mirror_reachable(mirror)
+        spider_args = {"lang": lang, "refresh": "1" if refresh else ""}
+        if since:
+            spider_args["since"] = since
+        if until:
+            spider_args["until"] = until
+        crawls = [(source, spider_args) for source in (sources or available)]
+        extra: dict[str, Any] = {"HKARCHIVE_MEDIA": media}
+        if log_file:
+            extra["LOG_FILE"] = log_file
+        summary = run_crawls(crawls, db_path, mirror, _log_level(verbose, quiet), extra)
+        _report(summary, db_path)
 
 
 def _report(summary: RunSummary, db_path: str) -> None:
@@ -239,21 +255,22 @@ def demo(verbose: bool, db_path: str) -> None:
             f"the demo mirror is missing ({DEMO_MIRROR}): run the demo from a checkout"
         )
     _check_archive(db_path)
-    days = mirror_days(DEMO_MIRROR)
-    centres = [name for name in known_sources() if name != "govhk"]
-    click.echo(
-        f"Serving the bundled mirror on 127.0.0.1: {len(days)} days of GovHK releases "
-        f"and the news of {', '.join(centres)}"
-    )
-    crawls = [("govhk", {"days": ",".join(days), "lang": "all"})]
-    crawls += [(name, {"since": DEMO_SINCE}) for name in centres]
-    with MirrorServer(DEMO_MIRROR).start() as server:
-        summary = run_crawls(crawls, db_path, server.url, "INFO" if verbose else "ERROR")
-    for line in summary.lines():
-        click.echo(line)
-    _print_archive_summary(db_path)
-    if summary.failed or summary.errors:
-        raise click.ClickException(f"the demo crawl had {summary.errors} errors")
+    with crawl_lock(db_path):
+        days = mirror_days(DEMO_MIRROR)
+        centres = [name for name in known_sources() if name != "govhk"]
+        click.echo(
+            f"Serving the bundled mirror on 127.0.0.1: {len(days)} days of GovHK releases "
+            f"and the news of {', '.join(centres)}"
+        )
+        crawls = [("govhk", {"days": ",".join(days), "lang": "all"})]
+        crawls += [(name, {"since": DEMO_SINCE}) for name in centres]
+        with MirrorServer(DEMO_MIRROR).start() as server:
+            summary = run_crawls(crawls, db_path, server.url, "INFO" if verbose else "ERROR")
+        for line in summary.lines():
+            click.echo(line)
+        _print_archive_summary(db_path)
+        if summary.failed or summary.errors:
+            raise click.ClickException(f"the demo crawl had {summary.errors} errors")
 
 
 # The centres' news in the bundled mirror goes back to 2022.
@@ -383,8 +400,17 @@ def _format_story(story_id: int, members: Sequence[Any]) -> list[str]:
     return lines
 
 
+cli.add_command(history)
+cli.add_command(runs)
+cli.add_command(check)
+cli.add_command(reparse)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; usage errors exit 2 and runtime errors 1, each with one line, no traceback."""
+    """Run the CLI; usage errors exit 2 and runtime errors 1, each with one line, no traceback.
+
+    A crawl refused because another holds the archive exits 75 (EX_TEMPFAIL: try again later).
+    """
     try:
         cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except click.UsageError as exc:
@@ -396,7 +422,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.Abort:
         click.echo("hkarchive: interrupted", err=True)
         return 1
-    except (ArchiveError, SourceConfigError) as exc:
+    except LockHeld as exc:
+        click.echo(f"hkarchive: error: {exc}", err=True)
+        return EXIT_LOCKED
+    except (ArchiveError, SourceConfigError, LockError) as exc:
         click.echo(f"hkarchive: error: {exc}", err=True)
         return 1
     return 0

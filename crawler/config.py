@@ -163,6 +163,17 @@ def load_source(path: Path) -> SourceConfig:
     return parse_source(path, data)
 
 
-def load_sources(directory: Path = SOURCES_DIR) -> dict[str, SourceConfig]:
-    """Every source config in a directory, by name."""
-    return {cfg.name: cfg for cfg in map(load_source, sorted(directory.glob("*.toml")))}
+def load_sources(
+    directory: Path = SOURCES_DIR, extra: str | Path | None = None
+) -> dict[str, SourceConfig]:
+    """Every source config in a directory, by name, then those of an extra directory.
+
+    A file in the extra directory replaces a bundled source of the same name.
+    """
+    paths = sorted(directory.glob("*.toml"))
+    if extra:
+        extra_dir = Path(extra)
+        if not extra_dir.is_dir():
+            raise SourceConfigError(f"{extra_dir}: the sources directory does not exist")
+        paths += sorted(extra_dir.glob("*.toml"))
+    return {cfg.name: cfg for cfg in map(load_source, paths)}

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Where a downloaded photo or attachment was saved (hkarchive crawl --media): not content.
+MEDIA_FIELDS = ("local_path", "checksum", "file_size")
+
 
 @dataclass
 class Photo:
     """A photo shown with an item: full-size URL, thumbnail URL and caption.
 
     Sites that list image files as links (``4.jpg (4.09 MB)``) also give the file's name and
-    size: ``size_label`` as shown, ``size_bytes`` as read from it.
+    size: ``size_label`` as shown, ``size_bytes`` as read from it. With media downloads on,
+    ``local_path`` (relative to the archive's directory), ``checksum`` (MD5) and ``file_size``
+    (bytes) say where the downloaded file is kept.
     """
 
     url: str
@@ -19,14 +24,21 @@ class Photo:
     name: str | None = None
     size_label: str | None = None
     size_bytes: int | None = None
+    # Set by MediaPipeline (--media) after hashing: where the file is kept, not what the item says.
+    local_path: str | None = None
+    checksum: str | None = None
+    file_size: int | None = None
 
 
 @dataclass
 class Attachment:
-    """A file attached to an item (usually a PDF)."""
+    """A file attached to an item (usually a PDF); with media downloads on, where it is kept."""
 
     url: str
     title: str = ""
+    local_path: str | None = None
+    checksum: str | None = None
+    file_size: int | None = None
 
 
 @dataclass

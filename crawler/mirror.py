@@ -12,6 +12,7 @@ import socketserver
 import sys
 import threading
 from collections import Counter
+from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -128,6 +129,19 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s", self.address_string(), format % args)
 
+    def _not_modified(self, etag: str, mtime: float) -> bool:
+        """Whether the request's validators say the client's copy is current (RFC 9110)."""
+        if_none_match = self.headers.get("If-None-Match")
+        if if_none_match is not None:
+            return etag in {tag.strip() for tag in if_none_match.split(",")} or if_none_match == "*"
+        since = self.headers.get("If-Modified-Since")
+        if since:
+            try:
+                return int(mtime) <= int(parsedate_to_datetime(since).timestamp())
+            except (TypeError, ValueError):
+                return False
+        return False
+
     def _send_file(self, *, with_body: bool) -> None:
         found = self.server.locate(self.path)
         if found is None:
@@ -140,12 +154,24 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND)
             return
         with stream:
-            size = os.fstat(stream.fileno()).st_size
+            stat = os.fstat(stream.fileno())
+            size = stat.st_size
+            # Validators as a static web server gives them, so crawls can be conditional.
+            etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
+            last_modified = formatdate(stat.st_mtime, usegmt=True)
+            if self._not_modified(etag, stat.st_mtime):
+                self.send_response(HTTPStatus.NOT_MODIFIED)
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", last_modified)
+                self.end_headers()
+                return
             body = stream.read(size) if size <= STREAM_THRESHOLD else None
             head = body[:_SNIFF_SIZE] if body is not None else stream.read(_SNIFF_SIZE)
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", _content_type(type_name, head))
             self.send_header("Content-Length", str(size))
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", last_modified)
             self.end_headers()
             if not with_body:
                 return

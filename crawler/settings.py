@@ -1,8 +1,9 @@
 """The one settings module: politeness defaults for live crawls, the pipelines, the archive path.
 
 Environment overrides are read here and nowhere else: ``HKARCHIVE_DB`` (the archive),
-``HKARCHIVE_MIRROR`` (fetch from a mirror instead of the live sites) and ``HKARCHIVE_CONTACT``
-(the contact URL in the User-Agent).
+``HKARCHIVE_MIRROR`` (fetch from a mirror instead of the live sites), ``HKARCHIVE_CONTACT``
+(the contact URL in the User-Agent), ``HKARCHIVE_SOURCES`` (a directory of extra source
+files) and ``HKARCHIVE_NOW`` (a frozen clock, for tests).
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 HKARCHIVE_DB = os.environ.get("HKARCHIVE_DB") or "data/archive.db"
 HKARCHIVE_MIRROR = os.environ.get("HKARCHIVE_MIRROR") or None
+# A directory of extra source files (*.toml), read besides crawler/sources/.
+HKARCHIVE_SOURCES = os.environ.get("HKARCHIVE_SOURCES") or None
+# Tests freeze the crawl's clock (ISO 8601 with +08:00) to step through the revisit schedule.
+HKARCHIVE_NOW = os.environ.get("HKARCHIVE_NOW") or None
 HKARCHIVE_CONTACT = (
     os.environ.get("HKARCHIVE_CONTACT") or "https://github.com/hk-news-archive/hkarchive"
 )
@@ -51,8 +56,15 @@ ITEM_PIPELINES = {
 # redirects (600) and before retries (550), so every answer the site gave is kept.
 DOWNLOADER_MIDDLEWARES = {"crawler.rawarchive.RawArchiveMiddleware": 580}
 EXTENSIONS = {"crawler.progress.ProgressExtension": 500}
-# Download photos and attachments too (hkarchive crawl --media).
+# Keep every response in WARC files beside the archive (hkarchive reparse reads them).
+HKARCHIVE_RAW_ARCHIVE = True
+# Download photos and attachments too (hkarchive crawl --media), following redirects.
 HKARCHIVE_MEDIA = False
+MEDIA_ALLOW_REDIRECTS = True
+# Set by the CLI when it holds the archive's lock for the process; else the store takes it.
+HKARCHIVE_LOCK_HELD = False
+# A live progress line on a terminal (never in cron, where LogStats logs plain lines).
+HKARCHIVE_PROGRESS = True
 
 LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 30.0

@@ -106,3 +106,8 @@ def govhk_index_url(day: date, lang: str) -> str:
     """The daily index page of releases for a day, in English ("en") or Chinese ("zh")."""
     suffix = "c" if lang == "zh" else ""
     return f"https://{GOVHK_HOST}/gia/general/{day:%Y%m}/{day:%d}{suffix}.htm"
+
+
+def govhk_feed_url(lang: str) -> str:
+    """The RSS feed of the newest releases, in English ("en") or Chinese ("zh")."""
+    return f"https://{GOVHK_HOST}/gia/rss/general_{'zh' if lang == 'zh' else 'en'}.xml"

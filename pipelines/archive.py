@@ -11,14 +11,17 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from crawler.items import Article
+from crawler.items import MEDIA_FIELDS, Article
 from pipelines.schema import migrate
 
 Outcome = Literal["new", "updated", "unchanged"]
 
 _CHILDREN = {
-    "images": ("photos", ("url", "thumbnail_url", "caption", "name", "size_label", "size_bytes")),
-    "attachments": ("attachments", ("url", "title")),
+    "images": (
+        "photos",
+        ("url", "thumbnail_url", "caption", "name", "size_label", "size_bytes", *MEDIA_FIELDS),
+    ),
+    "attachments": ("attachments", ("url", "title", *MEDIA_FIELDS)),
     "videos": ("videos", ("url", "title")),
     "related_links": ("related", ("url", "title")),
 }
@@ -101,30 +104,40 @@ _STATE_SQL = (
 
 
 def upsert_article(
-    db: sqlite_utils.Database, article: Article, *, seen_at: str, run_id: int | None
+    db: sqlite_utils.Database,
+    article: Article,
+    *,
+    seen_at: str,
+    run_id: int | None,
+    fetched: bool = True,
 ) -> Outcome:
     """Insert or update one article with its media, atomically.
 
     An article whose content hash is unchanged only has its fetch state moved
     (``last_seen_at``, validators, next revisit); a changed one first has its previous
-    content saved as a version in ``article_versions``.
+    content saved as a version in ``article_versions``. ``fetched=False`` (a reparse of a
+    stored response) leaves the fetch state alone: nothing was fetched.
     """
     row = article_row(article)
     with db.atomic():
         existing = db.execute(_STATE_SQL, [article.id]).fetchone()
         first_seen = existing[1] if existing else seen_at
-        fetched = {
-            "last_seen_at": seen_at,
-            "last_fetched_at": seen_at,
-            "last_run_id": run_id,
-            "visits": (existing[2] if existing else 0) + 1,
-            "next_visit_at": next_visit(first_seen, seen_at),
-        }
-        # A page that stops sending validators keeps the last ones it gave.
-        fetched |= {k: v for k, v in (("etag", article.etag),
-                                      ("last_modified", article.last_modified)) if v}  # fmt: skip
+        state: dict[str, Any] = {}
+        if fetched or existing is None:
+            state = {
+                "last_seen_at": seen_at,
+                "last_fetched_at": seen_at,
+                "last_run_id": run_id,
+                "visits": (existing[2] if existing else 0) + 1,
+                "next_visit_at": next_visit(first_seen, seen_at),
+            }
+            # A page that stops sending validators keeps the last ones it gave.
+            state |= {k: v for k, v in (("etag", article.etag),
+                                        ("last_modified", article.last_modified)) if v}  # fmt: skip
         if existing is not None and existing[0] == article.content_hash:
-            db.table("articles").update(article.id, fetched)
+            if state:
+                db.table("articles").update(article.id, state)
+            _record_media_files(db, article)
             return "unchanged"
         if existing is None:
             row.update(first_seen_at=seen_at, first_run_id=run_id)
@@ -133,7 +146,8 @@ def upsert_article(
             _save_version(db, article.id, existing, run_id)
             row["last_changed_at"] = seen_at
             outcome = "updated"
-        db.table("articles").upsert(row | fetched, pk="id")
+        db.table("articles").upsert(row | state, pk="id")
+        keep_media_files(db, article)
         _replace_children(db, article)
     return outcome
 
@@ -181,6 +195,41 @@ def touch_article(
     return True
 
 
+def _media_entries(article: Article) -> list[tuple[str, list[Any]]]:
+    return [("images", list(article.photos)), ("attachments", list(article.attachments))]
+
+
+def _record_media_files(db: sqlite_utils.Database, article: Article) -> None:
+    """Record files downloaded for an unchanged item (its media rows are not rewritten)."""
+    for table, entries in _media_entries(article):
+        for position, entry in enumerate(entries, start=1):
+            if entry.local_path:
+                db.execute(
+                    f"UPDATE {table} SET local_path = ?, checksum = ?, file_size = ? "
+                    "WHERE article_id = ? AND position = ?",
+                    [entry.local_path, entry.checksum, entry.file_size, article.id, position],
+                )
+
+
+def keep_media_files(db: sqlite_utils.Database, article: Article) -> None:
+    """Carry downloaded files over to a new extraction of the same URLs.
+
+    A changed item's media rows are replaced; the files on disk are still there.
+    """
+    for table, entries in _media_entries(article):
+        kept = {
+            row[0]: row[1:]
+            for row in db.execute(
+                f"SELECT url, {', '.join(MEDIA_FIELDS)} FROM {table} "
+                "WHERE article_id = ? AND local_path IS NOT NULL",
+                [article.id],
+            ).fetchall()
+        }
+        for entry in entries:
+            if entry.local_path is None and entry.url in kept:
+                entry.local_path, entry.checksum, entry.file_size = kept[entry.url]
+
+
 def _replace_children(db: sqlite_utils.Database, article: Article) -> None:
     data = asdict(article)
     for table, (field, columns) in _CHILDREN.items():
@@ -206,6 +255,32 @@ def start_run(db: sqlite_utils.Database, spider: str, arguments: dict[str, Any],
             }
         )
         return int(table.last_pk or 0)
+
+
+def recover_interrupted(db: sqlite_utils.Database, pid: int) -> list[str]:
+    """Mark runs left "running" by dead processes as interrupted; returns their items' ids.
+
+    Called by a crawl holding the archive's lock, so any other process's running row is a
+    crawl that was killed. Its items were stored one transaction each, but the story links a
+    crawl makes at its end were never made: the caller links them.
+    """
+    with db.atomic():
+        runs = [
+            row[0]
+            for row in db.execute(
+                "SELECT id FROM crawl_runs WHERE status = 'running' AND coalesce(pid, -1) != ?",
+                [pid],
+            )
+        ]
+        if not runs:
+            return []
+        marks = ", ".join("?" * len(runs))
+        ids = [
+            row[0]
+            for row in db.execute(f"SELECT id FROM articles WHERE last_run_id IN ({marks})", runs)
+        ]
+        db.execute(f"UPDATE crawl_runs SET status = 'interrupted' WHERE id IN ({marks})", runs)
+    return ids
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, values: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scrapy.exceptions import DropItem
 
-from crawler.items import Article
+from crawler.items import Article, NotModified
 
 
 class DedupePipeline:
@@ -17,7 +17,9 @@ class DedupePipeline:
     def __init__(self) -> None:
         self.seen: set[str] = set()
 
-    def process_item(self, item: Article) -> Article:
+    def process_item(self, item: Article | NotModified) -> Article | NotModified:
+        if isinstance(item, NotModified):
+            return item
         if item.id in self.seen:
             raise DropItem(f"duplicate item {item.id} in this run", log_level="DEBUG")
         self.seen.add(item.id)

@@ -2,17 +2,123 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import inspect
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
+from scrapy.http import Request, Response
+from scrapy.http.request import NO_CALLBACK
+from scrapy.pipelines.files import FilesPipeline
+
+from crawler.items import Article, Attachment, Photo
+from crawler.rawarchive import SKIP_META, archive_dir
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
+    from scrapy.pipelines.media import FileInfo, FileInfoOrError
+    from scrapy.pipelines.media import MediaPipeline as _Media
+
+logger = logging.getLogger(__name__)
+
+MEDIA_DIR = "media"
 
 
-class MediaPipeline:
-    """Not written yet: disabled."""
+def media_entries(item: Any) -> list[Photo | Attachment]:
+    """The files of an item worth keeping: full-size photos and attachments (not thumbnails)."""
+    if not isinstance(item, Article):
+        return []
+    return [*item.photos, *item.attachments]
+
+
+class MediaPipeline(FilesPipeline):
+    """Downloads an item's photos and attachments into ``<archive dir>/media/``.
+
+    Files keep Scrapy's names (``full/<SHA-1 of the URL>.<ext>``). Each Photo and Attachment
+    gets ``local_path`` (relative to the archive dir), ``checksum`` (the MD5 Scrapy computes)
+    and ``file_size`` in bytes, which StorePipeline writes to ``images``/``attachments``. A file
+    already in the store and younger than ``FILES_EXPIRES`` days (Scrapy's default 90) is not
+    fetched again. Media may live on other hosts than the pages (gia.info.gov.hk), so its
+    requests are exempt from the spider's ``allowed_domains``; they are not kept in the WARC
+    files (the files themselves are the copy). A file the server answers without (a 404, any
+    status but 200, an empty body) is a warning counted as ``hkarchive/media/missing``; a failed
+    download (network) is Scrapy's error, counted as ``hkarchive/media/failed``. Either is
+    tried again by the next crawl that yields the item.
+    """
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> MediaPipeline:
-        raise NotConfigured("not implemented yet")
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        """Enabled by ``HKARCHIVE_MEDIA``; the store is the archive's own directory."""
+        if not crawler.settings.getbool("HKARCHIVE_MEDIA"):
+            raise NotConfigured("HKARCHIVE_MEDIA is off (hkarchive crawl --media turns it on)")
+        root = archive_dir(str(crawler.settings.get("HKARCHIVE_DB"))).resolve()
+        return cls(str(root / MEDIA_DIR), crawler=crawler)
+
+    def __init__(self, store_uri: str, download_func: None = None, *, crawler: Crawler) -> None:
+        super().__init__(store_uri, download_func, crawler=crawler)
+        self.root = Path(store_uri).parent
+
+    def get_media_requests(self, item: Any, info: _Media.SpiderInfo) -> list[Request]:
+        """One request per distinct file URL of the item."""
+        urls = dict.fromkeys(entry.url for entry in media_entries(item))
+        return [
+            Request(
+                url,
+                callback=NO_CALLBACK,
+                # Media hosts are not the spider's domains; the files are not raw pages.
+                meta={"allow_offsite": True, SKIP_META: True},
+            )
+            for url in urls
+        ]
+
+    async def media_downloaded(
+        self,
+        response: Response,
+        request: Request,
+        info: _Media.SpiderInfo,
+        *,
+        item: Any = None,
+    ) -> FileInfo:
+        """Store a file the server sent; a file it does not have is a warning, not an error.
+
+        Scrapy would raise, and log the failure as an error with a traceback: a photo gone
+        from a page would fail the whole crawl. Network failures still do.
+        """
+        if response.status == 200 and response.body:
+            stored = super().media_downloaded(response, request, info, item=item)
+            return await stored if inspect.isawaitable(stored) else stored
+        logger.warning("Media file %s not downloaded: HTTP %d%s", request.url, response.status,
+                       "" if response.body else ", empty")  # fmt: skip
+        return {"url": request.url, "path": "", "checksum": None, "status": "missing"}
+
+    def item_completed(
+        self, results: list[FileInfoOrError], item: Any, info: _Media.SpiderInfo
+    ) -> Any:
+        """Record where each downloaded file is, with its checksum and size, on the item."""
+        stats = self.crawler.stats
+        assert stats is not None
+        done: dict[str, FileInfo] = {}
+        for ok, value in results:
+            if not ok:
+                # Scrapy has logged the URL and the reason.
+                stats.inc_value("hkarchive/media/failed")
+            elif isinstance(value, dict) and value["path"]:
+                done[value["url"]] = value
+            else:
+                stats.inc_value("hkarchive/media/missing")
+        for entry in media_entries(item):
+            found = done.get(Request(entry.url).url)
+            if found is None:
+                continue
+            local = f"{MEDIA_DIR}/{found['path']}"
+            entry.local_path = local
+            entry.checksum = found["checksum"]
+            try:
+                entry.file_size = (self.root / local).stat().st_size
+            except OSError as exc:
+                logger.error("Downloaded %s but cannot read %s: %s", entry.url, local, exc)
+            stats.inc_value("hkarchive/media/files")
+        return item

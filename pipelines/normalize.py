@@ -9,14 +9,18 @@ from dataclasses import asdict
 from typing import Any
 
 from crawler.extract.text import clean_text, squash
-from crawler.items import Article, Attachment, Link, Video
+from crawler.items import MEDIA_FIELDS, Article, Attachment, Link, NotModified, Video
 from crawler.urls import canonical_url
 
 
 def _present(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # Empty fields are left out, so adding an optional field to an item never changes the hash
     # of items that do not have it (which would look like a revision of every archived row).
-    return [{k: v for k, v in entry.items() if v not in (None, "")} for entry in entries]
+    # Where a file was downloaded to is not what the item says either.
+    return [
+        {k: v for k, v in entry.items() if v not in (None, "") and k not in MEDIA_FIELDS}
+        for entry in entries
+    ]
 
 
 def content_hash(article: Article) -> str:
@@ -67,5 +71,7 @@ def normalize_article(article: Article) -> Article:
 class NormalizePipeline:
     """Normalises every Article the same way, whatever spider produced it."""
 
-    def process_item(self, item: Article) -> Article:
+    def process_item(self, item: Article | NotModified) -> Article | NotModified:
+        if isinstance(item, NotModified):
+            return item
         return normalize_article(item)

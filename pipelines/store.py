@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
+from scrapy.exceptions import CloseSpider
 
 from crawler.dates import hk_now
-from crawler.items import Article
-from pipelines.archive import finish_run, open_archive, start_run, upsert_article
+from crawler.items import Article, NotModified
+from crawler.lock import ArchiveLock, LockError, LockHeld
+from crawler.seen import crawl_clock
+from pipelines.archive import (
+    finish_run,
+    open_archive,
+    recover_interrupted,
+    start_run,
+    touch_article,
+    upsert_article,
+)
+from pipelines.health import CoverageTally, run_health_values
 from pipelines.stories import link_stories
 
 if TYPE_CHECKING:
@@ -36,16 +48,21 @@ class StorePipeline:
         self.db: sqlite_utils.Database | None = None
         self.run_id: int | None = None
         self.changed_ids: list[str] = []
+        self.coverage = CoverageTally()
+        self.lock: ArchiveLock | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        # Connected after spider_closed, so the run is recorded before another crawl may start.
+        crawler.signals.connect(pipeline.release_lock, signal=signals.spider_closed)
         return pipeline
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
         assert spider is not None
+        self._take_lock()
         self.db = open_archive(self.path)
         arguments = dict(getattr(spider, "arguments", {}))
         mirror = self.crawler.settings.get("HKARCHIVE_MIRROR")
@@ -53,15 +70,62 @@ class StorePipeline:
             arguments["mirror"] = mirror
         self.run_id = start_run(self.db, spider.name, arguments, hk_now().isoformat())
         self._stats.set_value("hkarchive/run_id", self.run_id)
+        self._record_pid()
+        recovered = recover_interrupted(self.db, os.getpid())
+        if recovered:
+            logger.warning(
+                "Earlier crawls were interrupted: linking their %d items", len(recovered)
+            )
+            self.changed_ids.extend(recovered)
         logger.info("Archive %s, run %d", self.path, self.run_id)
+
+    def _take_lock(self) -> None:
+        """Hold the archive's lock for this crawl, unless the CLI holds it for the process.
+
+        A crawl refused the lock is closed before it fetches anything (finish reason
+        ``archive_locked``) with one error line naming the holder, and records no run.
+        """
+        if self.crawler.settings.getbool("HKARCHIVE_LOCK_HELD"):
+            return
+        lock = ArchiveLock(self.path)
+        try:
+            lock.acquire()
+        except LockError as exc:
+            logger.error("%s", exc)
+            reason = "archive_locked" if isinstance(exc, LockHeld) else "archive_lock_failed"
+            # Scrapy honours CloseSpider from open_spider: a clean close, no traceback.
+            raise CloseSpider(reason) from exc
+        self.lock = lock
+
+    def _record_pid(self) -> None:
+        """Put this process's PID on the running row, so `hkarchive check` can tell a crawl in
+        progress from one that was killed."""
+        assert self.db is not None and self.run_id is not None
+        with self.db.atomic():
+            self.db.table("crawl_runs").update(self.run_id, {"pid": os.getpid()})
+
+    def release_lock(self, spider: Spider, reason: str) -> None:
+        """Give the archive's lock up once the run is recorded."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     @property
     def _stats(self) -> Any:
         return self.crawler.stats
 
-    def process_item(self, item: Article) -> Article:
+    def now(self) -> str:
+        """The crawl's clock (frozen by HKARCHIVE_NOW in tests)."""
+        return crawl_clock(self.crawler.settings)
+
+    def process_item(self, item: Article | NotModified) -> Article | NotModified:
         assert self.db is not None
-        outcome = upsert_article(self.db, item, seen_at=hk_now().isoformat(), run_id=self.run_id)
+        if isinstance(item, NotModified):
+            touch_article(self.db, item.id, seen_at=self.now(), run_id=self.run_id)
+            self._stats.inc_value("hkarchive/items_not_modified")
+            return item
+        outcome = upsert_article(self.db, item, seen_at=self.now(), run_id=self.run_id)
+        self.coverage.add(item)
         self._stats.inc_value(f"hkarchive/items_{outcome}")
         if outcome != "unchanged":
             self.changed_ids.append(item.id)
@@ -98,6 +162,8 @@ class StorePipeline:
                 "items_dropped": int(stats.get("item_dropped_count", 0)),
                 "errors": errors,
                 "stats": json.dumps(stats, sort_keys=True, default=str),
+                # requests, responses_not_modified, failures, coverage, pid
+                **run_health_values(stats, self.coverage),
             },
         )
         self.db.close()

@@ -6,7 +6,7 @@ import re
 
 from scrapy.exceptions import DropItem
 
-from crawler.items import Article
+from crawler.items import Article, NotModified
 
 LANGS = frozenset({"en", "zh"})
 _PUBLISHED = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}\+08:00)?")
@@ -35,7 +35,9 @@ def problems(article: Article) -> list[str]:
 class ValidatePipeline:
     """Drops (and so counts) items that fail the archive's invariants."""
 
-    def process_item(self, item: Article) -> Article:
+    def process_item(self, item: Article | NotModified) -> Article | NotModified:
+        if isinstance(item, NotModified):
+            return item
         found = problems(item)
         if found:
             raise DropItem(

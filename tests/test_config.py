@@ -88,14 +88,19 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
 
 
 def test_cli_reports_a_broken_config_in_one_line(tmp_path: Path) -> None:
-    broken = SOURCES_DIR / "zz_broken_for_test.toml"
-    broken.write_text('name = "zz_broken_for_test"\n', encoding="utf-8")
-    try:
-        result = run_cli("crawl", "--db", str(tmp_path / "a.db"))
-    finally:
-        broken.unlink()
+    extra = tmp_path / "sources"
+    extra.mkdir()
+    write(extra, 'name = "broken"\n', name="broken")
+    result = run_cli("crawl", "--db", str(tmp_path / "a.db"), env={"HKARCHIVE_SOURCES": str(extra)})
     assert result.code == 1
-    assert result.stderr.strip() == (
-        "hkarchive: error: zz_broken_for_test.toml: key 'title': missing"
-    )
+    assert result.stderr.strip() == "hkarchive: error: broken.toml: key 'title': missing"
     assert not (tmp_path / "a.db").exists()
+
+
+def test_extra_sources_directory_adds_a_site_without_touching_the_package(tmp_path: Path) -> None:
+    extra = tmp_path / "sources"
+    extra.mkdir()
+    write(extra, VALID)
+    result = run_cli("crawl", "nosuchsite", env={"HKARCHIVE_SOURCES": str(extra)})
+    assert result.code == 2
+    assert "available: cairs, cpii, demo, govhk" in result.stderr

@@ -111,7 +111,7 @@ def test_crawl_run_is_recorded_with_counts(
     assert f"{len(ENGLISH)} new" in result.stdout
 
 
-def test_second_identical_crawl_changes_no_content(
+def test_second_crawl_fetches_no_archived_release_and_changes_nothing(
     english_crawl: tuple[Path, Result, dict[str, int]],
     mirror_server: MirrorServer,
     tmp_path: Path,
@@ -122,15 +122,28 @@ def test_second_identical_crawl_changes_no_content(
     before = rows(copy, f"SELECT {STABLE_COLUMNS} FROM articles ORDER BY id")
     media_before = rows(copy, "SELECT * FROM images ORDER BY article_id, position")
     days = sorted({folder_day(f) for f in ENGLISH})
-    result = crawl(mirror_server, copy, "--since", str(days[0]), "--until", str(days[-1]),
-                   "--lang", "en")  # fmt: skip
+    window = ("--since", str(days[0]), "--until", str(days[-1]), "--lang", "en")
+    mirror_server.reset_counts()
+    result = crawl(mirror_server, copy, *window)
     assert result.code == 0, result.stderr[-3000:]
+    assert release_hits(mirror_server) == {}, "archived releases, not yet due, are not fetched"
     assert rows(copy, f"SELECT {STABLE_COLUMNS} FROM articles ORDER BY id") == before
     assert rows(copy, "SELECT * FROM images ORDER BY article_id, position") == media_before
-    last_run = rows(
-        copy, "SELECT items_new, items_updated, items_unchanged FROM crawl_runs ORDER BY id DESC"
-    )[0]
-    assert last_run == (0, 0, len(ENGLISH))
+    assert rows(copy, "SELECT items_new, items_updated, items_unchanged FROM crawl_runs "
+                "ORDER BY id DESC LIMIT 1") == [(0, 0, 0)]  # fmt: skip
+
+    mirror_server.reset_counts()
+    result = crawl(mirror_server, copy, *window, "--refresh")
+    assert result.code == 0, result.stderr[-3000:]
+    assert set(release_hits(mirror_server).values()) == {1}, "--refresh fetches every release"
+    # ... conditionally: the server gave validators, and nothing changed.
+    not_modified = [p for p in mirror_server.hits_for(304) if "/P" in p]
+    assert len(not_modified) == len(ENGLISH)
+    assert rows(copy, f"SELECT {STABLE_COLUMNS} FROM articles ORDER BY id") == before
+    last = "SELECT items_new, items_updated, items_unchanged, stats FROM crawl_runs "
+    [(new, updated, unchanged, stats)] = rows(copy, last + "ORDER BY id DESC LIMIT 1")
+    assert (new, updated, unchanged) == (0, 0, 0)
+    assert json.loads(stats)["hkarchive/items_not_modified"] == len(ENGLISH)
 
 
 def test_both_languages_of_a_day(mirror_server: MirrorServer, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from crawler.config import load_sources
 from crawler.extract.generic import extract_detail
-from crawler.extract.govhk import extract_release, release_links
+from crawler.extract.govhk import extract_release, feed_release_links, release_links
 from crawler.extract.listing import detail_links, next_page
 from crawler.extract.wordpress import article_from_api, articles_from_feed
 from crawler.items import Article
@@ -38,8 +38,12 @@ def extract(fixture: Fixture) -> dict[str, Any]:
     kind = fixture.meta["kind"]
     if kind == "release":
         return stored(extract_release(response))
-    if kind == "index":
-        refs = release_links(response)
+    if kind in ("index", "feed"):
+        refs = (
+            release_links(response)
+            if kind == "index"
+            else feed_release_links(response.text, response.url)
+        )
         return {"release_links": [asdict(r) | {"folder": r.folder.isoformat()} for r in refs]}
     config = SOURCES[fixture.meta["source"]]
     if kind == "detail":

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from lxml import html
+from parsel import Selector
 from scrapy.http import TextResponse
 
 from crawler.dates import format_hk, parse_hk_datetime
@@ -65,6 +66,18 @@ def release_links(response: TextResponse) -> Iterator[ReleaseRef]:
     seen: set[str] = set()
     for href in response.xpath("//@href").getall():
         url = absolute_url(response.url, href)
+        ref = release_ref(url) if url else None
+        if ref and ref.native_id not in seen:
+            seen.add(ref.native_id)
+            yield ref
+
+
+def feed_release_links(text: str, base: str) -> Iterator[ReleaseRef]:
+    """Every release an RSS feed links to (``<link>`` and ``<guid>``), once each, in order."""
+    feed = Selector(text=text, type="xml")
+    seen: set[str] = set()
+    for href in feed.xpath("//item/link/text() | //item/guid/text()").getall():
+        url = absolute_url(base, href)
         ref = release_ref(url) if url else None
         if ref and ref.native_id not in seen:
             seen.add(ref.native_id)

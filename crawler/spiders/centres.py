@@ -17,13 +17,15 @@ import scrapy
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.args import crawl_window
+from crawler import settings as project_settings
+from crawler.args import crawl_window, is_flag
 from crawler.config import SourceConfig, load_sources
 from crawler.extract import ExtractionError
-from crawler.extract.generic import extract_detail
+from crawler.extract.generic import extract_detail, native_id
 from crawler.extract.listing import detail_links, next_page
 from crawler.extract.wordpress import api_page_url, article_from_api, articles_from_feed, feed_url
-from crawler.items import Article
+from crawler.items import Article, NotModified
+from crawler.seen import Seen, SeenState, conditional_request, with_validators
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,12 @@ API_REFUSED = [400, 401, 403, 404, 405, 410, 500, 501, 502, 503]
 
 
 class CentreSpider(scrapy.Spider):
-    """Base of the config-built spiders: date window, listing pages, detail pages."""
+    """Base of the config-built spiders: listing pages, detail pages, what is new.
+
+    Without ``since``/``until`` a crawl is incremental: it reads the newest listing pages (or
+    API pages) until one holds only archived items, whatever their dates; with them it keeps
+    the items published in that window.
+    """
 
     config: ClassVar[SourceConfig]
 
@@ -41,15 +48,35 @@ class CentreSpider(scrapy.Spider):
         until: str | None = None,
         lang: str | None = None,
         days: str | None = None,
+        refresh: str | bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         window = crawl_window(since=since, until=until, lang=lang, days=days)
+        self.incremental = not (since or until or days)
+        self.refresh = is_flag(refresh)
         self.days = {d.isoformat() for d in window.days}
         self.first_day, self.last_day = window.days[0], window.days[-1]
         self.langs = window.langs
-        self.arguments = window.arguments()
+        self.arguments = window.arguments() | {
+            "incremental": self.incremental,
+            "refresh": self.refresh,
+        }
         self.requested: set[str] = set()
+        self.seen: SeenState | None = None
+
+    def open_seen_state(self) -> SeenState:
+        """The archive's fetch state for this crawl (opened when the crawl starts)."""
+        self.seen = SeenState.for_crawl(self.settings, refresh=self.refresh)
+        return self.seen
+
+    def closed(self, reason: str) -> None:
+        if self.seen is not None:
+            self.seen.close()
+
+    def item_id(self, url: str) -> str:
+        """The archive id an item's URL maps to."""
+        return f"{self.name}:{native_id(url, self.config)}"
 
     @property
     def _stats(self) -> Any:
@@ -59,7 +86,8 @@ class CentreSpider(scrapy.Spider):
     def emit(self, article: Article) -> Iterator[Article]:
         """Yield an item when it falls in the window; count how each field was extracted."""
         day = (article.published_at or "")[:10]
-        if day not in self.days or article.lang not in self.langs:
+        outside = not self.incremental and day not in self.days
+        if outside or article.lang not in self.langs:
             self._stats.inc_value("hkarchive/items_outside_window")
             return
         for field, method in article.extraction.items():
@@ -71,30 +99,49 @@ class CentreSpider(scrapy.Spider):
             yield Request(url, callback=self.parse_listing, errback=self.failed, meta={"page": 1})
 
     def parse_listing(self, response: Response) -> Iterator[Request]:
-        """Follow detail links in the window, then the next listing page while it can help."""
+        """Follow new (or due) detail links, then the next listing page while it can help.
+
+        A backfill stops at a page whose items are all dated before its window; an incremental
+        crawl at a page holding nothing new.
+        """
         if not isinstance(response, TextResponse):
             logger.error("Listing page %s is not text", response.url)
             return
+        assert self.seen is not None
         self._stats.inc_value("hkarchive/listing_pages")
-        dated_older = dated = 0
-        for url, listed in detail_links(response, self.config):
-            if listed is not None:
+        links = list(detail_links(response, self.config))
+        known = self.seen.lookup(self.item_id(url) for url, _ in links)
+        dated_older = dated = fresh = 0
+        for url, listed in links:
+            if not self.incremental and listed is not None:
                 dated += 1
                 if listed < self.first_day:
                     dated_older += 1
                     continue
                 if listed > self.last_day:
                     continue
+            seen = known.get(self.item_id(url))
+            if not self.seen.wanted(seen):
+                self._stats.inc_value("hkarchive/items_archived_skipped")
+                continue
+            fresh += 1
             if url not in self.requested:
                 self.requested.add(url)
-                yield Request(url, callback=self.parse_detail, errback=self.failed)
+                yield self.detail_request(url, seen)
         page = int(response.meta.get("page", 1))
         next_url = next_page(response, self.config)
-        if next_url and page < self.config.max_pages and not (dated and dated_older == dated):
+        exhausted = (dated and dated_older == dated) or (self.incremental and links and not fresh)
+        if next_url and page < self.config.max_pages and not exhausted:
             yield Request(next_url, callback=self.parse_listing, errback=self.failed,
                           meta={"page": page + 1})  # fmt: skip
 
-    def parse_detail(self, response: Response) -> Iterator[Article]:
+    def detail_request(self, url: str, seen: Seen | None) -> Request:
+        return conditional_request(url, seen, callback=self.parse_detail, errback=self.failed)
+
+    def parse_detail(self, response: Response) -> Iterator[Article | NotModified]:
+        if response.status == 304:
+            yield NotModified(self.name, native_id(response.url, self.config))
+            return
         if not isinstance(response, TextResponse):
             logger.error("Detail page %s is not text", response.url)
             return
@@ -104,7 +151,7 @@ class CentreSpider(scrapy.Spider):
             logger.error("Cannot extract %s: %s", response.url, exc)
             self._stats.inc_value("hkarchive/extract_failed")
             return
-        yield from self.emit(article)
+        yield from self.emit(with_validators(article, response))
 
     def failed(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
@@ -116,14 +163,24 @@ class HtmlSpider(CentreSpider):
     """A plain server-rendered site: listing pages and detail pages."""
 
     async def start(self) -> AsyncIterator[Request]:
+        seen = self.open_seen_state()
         for request in self.listing_requests():
             yield request
+        if self.incremental:
+            for item in seen.due(self.name, self.langs):
+                if item.url not in self.requested:
+                    self.requested.add(item.url)
+                    self._stats.inc_value("hkarchive/revisits")
+                    yield self.detail_request(item.url, item)
 
 
 class WordpressSpider(CentreSpider):
     """A WordPress site: REST API, else RSS feed, else listing pages."""
 
     async def start(self) -> AsyncIterator[Request]:
+        # Revisits come through the API's newest pages, which carry every recent post in full:
+        # reading a post by another route could differ in detail and look like a revision.
+        self.open_seen_state()
         if self.config.api:
             yield self.api_request(1)
         else:
@@ -166,9 +223,15 @@ class WordpressSpider(CentreSpider):
                 continue
             dates.append((article.published_at or "")[:10])
             yield from self.emit(article)
-        # Newest first: once a page reaches back before the window, older pages cannot help.
-        reaches_back = bool(dates) and min(dates) < self.first_day.isoformat()
-        if len(posts) >= self.config.per_page and not reaches_back and page < self.config.max_pages:
+        # Newest first: once a page reaches back before the window (or, incrementally, holds
+        # only archived posts), older pages cannot help.
+        if self.incremental:
+            assert self.seen is not None
+            ids = [self.item_id(str(p.get("link", ""))) for p in posts]
+            done = len(self.seen.lookup(ids)) == len(ids)
+        else:
+            done = bool(dates) and min(dates) < self.first_day.isoformat()
+        if len(posts) >= self.config.per_page and not done and page < self.config.max_pages:
             yield self.api_request(page + 1)
 
     def api_failed(self, failure: Failure) -> Iterator[Request]:
@@ -228,8 +291,9 @@ def spider_class(config: SourceConfig) -> type[CentreSpider]:
 
 
 def _register() -> None:
-    # Scrapy's spider loader finds spider classes among this module's names.
-    for config in load_sources().values():
+    # Scrapy's spider loader finds spider classes among this module's names, imported before
+    # any Scrapy settings object exists: the extra directory comes from the settings module.
+    for config in load_sources(extra=project_settings.HKARCHIVE_SOURCES).values():
         spider = spider_class(config)
         globals()[spider.__name__] = spider
 

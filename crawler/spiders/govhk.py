@@ -1,20 +1,22 @@
-"""The GovHK press-release spider: daily index pages, then every release they link to."""
+"""The GovHK press-release spider: daily index pages and RSS feeds, then the releases they list."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 import scrapy
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.args import crawl_window
+from crawler.args import crawl_window, is_flag
 from crawler.extract import ExtractionError
-from crawler.extract.govhk import extract_release, release_links
-from crawler.items import Article
-from crawler.urls import govhk_index_url
+from crawler.extract.govhk import SOURCE, extract_release, feed_release_links, release_links
+from crawler.items import Article, NotModified
+from crawler.seen import Seen, SeenState, conditional_request, with_validators
+from crawler.urls import ReleaseRef, govhk_feed_url, govhk_index_url, release_ref
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +24,10 @@ logger = logging.getLogger(__name__)
 class GovhkSpider(scrapy.Spider):
     """Hong Kong Government press releases (www.info.gov.hk/gia/general/), English and Chinese.
 
-    Arguments: ``since``/``until`` (YYYY-MM-DD; default yesterday and today in Hong Kong),
-    ``lang`` (en, zh or all), or ``days`` (comma-separated days instead of a range).
+    Arguments: ``since``/``until`` (YYYY-MM-DD) backfill a range; without them the crawl is
+    incremental: the RSS feeds, the index pages of yesterday and today, and the archived
+    releases due for a revisit. ``lang`` (en, zh or all), ``days`` (comma-separated days
+    instead of a range), ``refresh`` (fetch archived releases again).
     """
 
     name = "govhk"
@@ -35,69 +39,119 @@ class GovhkSpider(scrapy.Spider):
         until: str | None = None,
         lang: str | None = None,
         days: str | None = None,
+        refresh: str | bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.window = crawl_window(since=since, until=until, lang=lang, days=days)
-        self.arguments = self.window.arguments()
+        self.incremental = not (since or until or days)
+        self.refresh = is_flag(refresh)
+        self.arguments = self.window.arguments() | {
+            "incremental": self.incremental,
+            "refresh": self.refresh,
+        }
         self.requested: set[str] = set()
+        self.seen: SeenState | None = None
 
     async def start(self) -> AsyncIterator[Request]:
-        # Newest day first: an interrupted backfill has archived the most recent news.
-        for day in reversed(self.window.days):
+        self.seen = SeenState.for_crawl(self.settings, refresh=self.refresh)
+        if self.incremental:
             for lang in self.window.langs:
-                yield Request(
-                    govhk_index_url(day, lang),
-                    callback=self.parse_index,
-                    errback=self.index_failed,
-                    meta={"handle_httpstatus_list": [404], "lang": lang},
-                )
+                yield self._listing_request(govhk_feed_url(lang), self.parse_feed)
+        days = self.window.days
+        if self.incremental:
+            # Yesterday and today by the crawl's clock, which tests may freeze.
+            today = date.fromisoformat(self.seen.now[:10])
+            days = (today - timedelta(days=1), today)
+            self.arguments |= {"since": days[0].isoformat(), "until": today.isoformat()}
+        # Newest day first: an interrupted backfill has archived the most recent news.
+        for day in reversed(days):
+            for lang in self.window.langs:
+                yield self._listing_request(govhk_index_url(day, lang), self.parse_index)
+        if self.incremental:
+            for seen in self.seen.due(SOURCE, self.window.langs):
+                ref = release_ref(seen.url)
+                if ref and ref.native_id not in self.requested:
+                    self.requested.add(ref.native_id)
+                    self._stats.inc_value("hkarchive/revisits")
+                    yield self._release_request(ref, seen)
+
+    def _listing_request(self, url: str, callback: Any) -> Request:
+        return Request(url, callback=callback, errback=self.index_failed,
+                       meta={"handle_httpstatus_list": [404]})  # fmt: skip
+
+    def closed(self, reason: str) -> None:
+        if self.seen is not None:
+            self.seen.close()
 
     def parse_index(self, response: Response) -> Iterator[Request]:
         """Follow every release linked from a daily index page (found by URL pattern)."""
-        stats = self._stats
-        if response.status == 404:
-            logger.warning("No index page at %s (404)", response.url)
-            stats.inc_value("hkarchive/index_missing")
+        if self._missing(response) or not isinstance(response, TextResponse):
             return
-        if not isinstance(response, TextResponse):
-            logger.error("Index page %s is not text", response.url)
+        self._stats.inc_value("hkarchive/index_pages")
+        yield from self._follow(list(release_links(response)), response.url)
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        """Follow the releases of an RSS feed of the newest releases."""
+        if self._missing(response) or not isinstance(response, TextResponse):
             return
-        stats.inc_value("hkarchive/index_pages")
-        found = 0
-        for ref in release_links(response):
-            found += 1
+        self._stats.inc_value("hkarchive/feed_pages")
+        yield from self._follow(list(feed_release_links(response.text, response.url)), response.url)
+
+    def _missing(self, response: Response) -> bool:
+        if response.status != 404:
+            return False
+        logger.warning("No index page at %s (404)", response.url)
+        self._stats.inc_value("hkarchive/index_missing")
+        return True
+
+    def _follow(self, refs: list[ReleaseRef], listed_on: str) -> Iterator[Request]:
+        """Request the listed releases the archive lacks or wants again, once each."""
+        assert self.seen is not None
+        self._stats.inc_value("hkarchive/releases_listed", len(refs))
+        if not refs:
+            logger.warning("%s links to no release", listed_on)
+            self._stats.inc_value("hkarchive/index_empty")
+        known = self.seen.lookup(f"{SOURCE}:{ref.native_id}" for ref in refs)
+        for ref in refs:
             if ref.native_id in self.requested:
                 continue
             self.requested.add(ref.native_id)
-            yield Request(
-                ref.url,
-                callback=self.parse_release,
-                errback=self.release_failed,
-                meta={"lang": response.meta.get("lang")},
-            )
-        stats.inc_value("hkarchive/releases_listed", found)
-        if not found:
-            logger.warning("Index page %s links to no release", response.url)
-            stats.inc_value("hkarchive/index_empty")
+            seen = known.get(f"{SOURCE}:{ref.native_id}")
+            if self.seen.wanted(seen):
+                yield self._release_request(ref, seen)
+            else:
+                self._stats.inc_value("hkarchive/releases_archived_skipped")
 
-    def parse_release(self, response: Response) -> Iterator[Article]:
+    def _release_request(self, ref: ReleaseRef, seen: Seen | None) -> Request:
+        return conditional_request(
+            ref.url, seen, callback=self.parse_release, errback=self.release_failed
+        )
+
+    def parse_release(self, response: Response) -> Iterator[Article | NotModified]:
         """Extract one release; a page that cannot be extracted is logged and counted."""
+        ref = release_ref(response.url)
+        if response.status == 304 and ref is not None:
+            yield NotModified(SOURCE, ref.native_id)
+            return
         if not isinstance(response, TextResponse):
             logger.error("Release %s is not text", response.url)
             return
         try:
-            yield extract_release(response)
+            article = extract_release(response)
         except ExtractionError as exc:
             logger.error("Cannot extract %s: %s", response.url, exc)
             self._stats.inc_value("hkarchive/extract_failed")
+            return
+        yield with_validators(article, response)
 
     def index_failed(self, failure: Failure) -> None:
         logger.error("Index page failed: %s", failure.getErrorMessage())
         self._stats.inc_value("hkarchive/index_failed")
 
     def release_failed(self, failure: Failure) -> None:
-        logger.error("Release page failed: %s", failure.getErrorMessage())
+        request = getattr(failure, "request", None)
+        logger.error("Release %s failed: %s", request.url if request else "?", failure.value)
         self._stats.inc_value("hkarchive/release_failed")
 
     @property

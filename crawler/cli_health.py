@@ -1,0 +1,180 @@
+"""`hkarchive runs` and `hkarchive check`: what recent crawls did, and whether the archive is well.
+
+The checks themselves are pure functions in pipelines/health.py; these commands format them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime
+
+import click
+
+from crawler.cli_common import db_option
+from crawler.dates import hk_now
+from crawler.lock import ArchiveLock, LockError
+from pipelines.archive import open_archive
+from pipelines.health import Run, check_archive, known_sources, recent_runs
+
+RUN_COLUMNS = (
+    "id",
+    "spider",
+    "started",
+    "duration",
+    "status",
+    "requests",
+    "304s",
+    "new/updated/unchanged",
+    "failures",
+    "errors",
+)
+# Numbers are right-aligned so their digits line up.
+_RIGHT = {"id", "duration", "requests", "304s", "failures", "errors"}
+
+
+def format_duration(started: str | None, finished: str | None) -> str:
+    """``45s``, ``12m05s``, ``3h02m``; empty when a time is missing or unreadable."""
+    try:
+        seconds = int(
+            (
+                datetime.fromisoformat(finished or "") - datetime.fromisoformat(started or "")
+            ).total_seconds()
+        )
+    except ValueError:
+        return ""
+    if seconds < 0:
+        return ""
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def run_cells(run: Run) -> list[str]:
+    """One row of `hkarchive runs`, in RUN_COLUMNS order."""
+    return [
+        str(run.id),
+        run.spider,
+        (run.started_at or "")[:16].replace("T", " "),
+        format_duration(run.started_at, run.finished_at),
+        run.status or "",
+        _count(run.requests),
+        _count(run.responses_not_modified),
+        f"{run.items_new}/{run.items_updated}/{run.items_unchanged}",
+        _count(run.failures),
+        str(run.errors),
+    ]
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Columns padded to their widest cell, two spaces apart, numbers aligned right."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = []
+    for cells in (header, *rows):
+        padded = [
+            cell.rjust(width) if name in _RIGHT else cell.ljust(width)
+            for name, cell, width in zip(header, cells, widths, strict=True)
+        ]
+        lines.append("  ".join(padded).rstrip())
+    return lines
+
+
+@click.command("runs")
+@click.option(
+    "--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Runs to show."
+)
+@click.option("--source", help="Only the runs of this source (spider).")
+@db_option
+def runs(limit: int, source: str | None, db_path: str) -> None:
+    """List recent crawls, newest first: when, how long, what they fetched and stored.
+
+    304s are answers "not modified" to conditional requests; failures are requests that failed
+    for good (after retries) and pages that could not be extracted; errors are the error lines
+    the crawl logged. Times are Hong Kong time.
+
+    Example: hkarchive runs --limit 10 --source govhk
+    """
+    with open_archive(db_path, create=False) as db:
+        found = recent_runs(db, limit=limit, spider=source)
+        if not found:
+            which = f" of {source}" if source else ""
+            click.echo(f"no runs{which} in {db_path}")
+            return
+        for line in format_table(RUN_COLUMNS, [run_cells(run) for run in found]):
+            click.echo(line)
+
+
+def running_pids(db_path: str) -> set[int]:
+    """The PID of the crawl holding the archive's lock, if that process is alive."""
+    try:
+        pid = ArchiveLock(db_path).holder().pid
+    except LockError:
+        return set()
+    if pid is None:
+        return set()
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return set()
+    except PermissionError:
+        pass  # alive, run by another user
+    return {pid}
+
+
+@click.command("check")
+@click.option(
+    "--silent-days",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Days without new items (or without any crawl) before a daily source is reported.",
+)
+@click.option(
+    "--coverage-drop",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Fall in a field's coverage, from its recent median, that is reported.",
+)
+@db_option
+def check(silent_days: int, coverage_drop: float, db_path: str) -> None:
+    """Check the archive's health; exit 1 listing every problem, or print "ok".
+
+    Reported, per source: a last run that failed, logged errors, or never finished (killed);
+    no new items for --silent-days days from a source that normally publishes daily (GovHK,
+    and any source with items on most days of the month before); no crawl at all for as long;
+    a field (title, date, body, images) whose coverage in the latest run fell more than
+    --coverage-drop below its median over the runs before (a site redesign). Problems go to
+    standard error, one per line; the "ok" line to standard output.
+
+    Example: hkarchive check --silent-days 3
+    """
+    now = hk_now()
+    with open_archive(db_path, create=False) as db:
+        problems = check_archive(
+            db,
+            now=now,
+            silent_days=silent_days,
+            coverage_drop=coverage_drop,
+            running_pids=running_pids(db_path),
+        )
+        sources = known_sources(db)
+        last = db.execute("SELECT max(id), max(started_at) FROM crawl_runs").fetchone()
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise click.ClickException(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {db_path}"
+        )
+    click.echo(
+        f"ok: {db_path}: {len(sources)} sources ({', '.join(sources)}), "
+        f"last run {last[0]} started {(last[1] or '')[:16].replace('T', ' ')}"
+    )

@@ -1,0 +1,244 @@
+"""`hkarchive reparse`: extract items again from the raw captures, without the network.
+
+After an extractor fix, the archive is brought up to date from the responses kept in the WARC
+files (``raw_captures``) instead of fetching every page again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlite_utils
+from scrapy.http import TextResponse
+
+from crawler.cli_common import db_option, usage_error
+from crawler.dates import hk_now
+from crawler.extract import ExtractionError
+from crawler.extract.dispatch import extract_items, known_sources
+from crawler.items import Article
+from crawler.lock import crawl_lock
+from crawler.rawarchive import CaptureError, archive_dir, read_capture
+from pipelines.archive import finish_run, open_archive, start_run, upsert_article
+from pipelines.normalize import normalize_article
+from pipelines.validate import problems
+
+SPIDER = "reparse"
+# Per source and URL, the latest capture the server answered with 200.
+_LATEST_SQL = """
+SELECT id, source, url, fetched_at, warc_file, warc_offset, warc_length FROM (
+  SELECT *, row_number() OVER (
+    PARTITION BY source, url ORDER BY fetched_at DESC, id DESC
+  ) AS rank
+  FROM raw_captures WHERE status = 200 AND source IN ({sources})
+) WHERE rank = 1 ORDER BY fetched_at DESC, id DESC
+"""
+
+
+@dataclass
+class ReparseReport:
+    """What a reparse did; ``problems`` holds one line per capture or item that failed."""
+
+    run_id: int
+    captures: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    invalid: int = 0
+    errors: int = 0
+    problems: list[str] = field(default_factory=list)
+    on_problem: Callable[[str], None] | None = None
+
+    def problem(self, line: str, *, invalid: bool = False) -> None:
+        """Count a failed capture or item (an error, or an invalid item) and report it."""
+        if invalid:
+            self.invalid += 1
+        else:
+            self.errors += 1
+        self.problems.append(line)
+        if self.on_problem is not None:
+            self.on_problem(line)
+
+    def summary(self) -> str:
+        """The one-line summary printed at the end."""
+        return (
+            f"reparse: run {self.run_id}: {self.captures} captures read, "
+            f"{self.outcomes['new']} new, {self.outcomes['updated']} updated, "
+            f"{self.outcomes['unchanged']} unchanged, {self.invalid} invalid, "
+            f"{self.errors} errors"
+        )
+
+
+@dataclass(frozen=True)
+class CaptureRef:
+    """A row of raw_captures: where one response is kept."""
+
+    id: int
+    source: str
+    url: str
+    fetched_at: str
+    warc_file: str
+    offset: int
+    length: int | None
+
+    @property
+    def label(self) -> str:
+        return f"capture {self.id} ({self.url})"
+
+
+def latest_captures(db: sqlite_utils.Database, sources: Sequence[str]) -> list[CaptureRef]:
+    """Each URL's latest capture with status 200 among the sources, newest first."""
+    sql = _LATEST_SQL.format(sources=", ".join("?" for _ in sources))
+    return [CaptureRef(*row) for row in db.execute(sql, list(sources)).fetchall()]
+
+
+def _items(capture: CaptureRef, root: Path, report: ReparseReport) -> Iterator[tuple[Article, str]]:
+    """The valid, normalised items of one capture, with the capture's fetch time."""
+    try:
+        stored = read_capture(root / capture.warc_file, capture.offset, capture.length)
+    except CaptureError as exc:
+        report.problem(f"{capture.label}: {exc}")
+        return
+    report.captures += 1
+    response = stored.response()
+    if not isinstance(response, TextResponse):
+        return
+    entry_errors: list[ExtractionError] = []
+    try:
+        found = extract_items(capture.source, response, entry_errors)
+    except ExtractionError as exc:
+        entry_errors.append(exc)
+        found = []
+    for failure in entry_errors:
+        report.problem(f"{capture.label}: cannot extract: {failure}")
+    for article in found:
+        normalize_article(article)
+        wrong = problems(article)
+        if wrong:
+            report.problem(f"{capture.label}: invalid item {article.id}: {'; '.join(wrong)}",
+                           invalid=True)  # fmt: skip
+            continue
+        yield article, capture.fetched_at
+
+
+def run_reparse(
+    db: sqlite_utils.Database,
+    db_path: str,
+    sources: Sequence[str],
+    on_problem: Callable[[str], None] | None = None,
+) -> ReparseReport:
+    """Extract every source's latest 200 captures again and upsert the items, as a crawl would.
+
+    An item found in several captures (an API page and a feed) is stored once, as read from
+    the latest of them. Items are stored with the fetch time of their capture. Each failure
+    is passed to on_problem as one line as it happens.
+    """
+    run_id = start_run(db, SPIDER, {"sources": list(sources)}, hk_now().isoformat())
+    with db.atomic():
+        # As a crawl does, so a reparse left "running" can be told from one in progress.
+        db.table("crawl_runs").update(run_id, {"pid": os.getpid()})
+    report = ReparseReport(run_id, on_problem=on_problem)
+    status = "failed"
+    try:
+        root = archive_dir(db_path)
+        # Newest capture first, so an item in several captures is stored once, as last seen;
+        # only ids are remembered, never whole items.
+        stored: set[str] = set()
+        changed: list[str] = []
+        for capture in latest_captures(db, sources):
+            for article, fetched_at in _items(capture, root, report):
+                if article.id in stored:
+                    continue
+                stored.add(article.id)
+                outcome = upsert_article(
+                    db, article, seen_at=fetched_at, run_id=run_id, fetched=False
+                )
+                report.outcomes[outcome] += 1
+                if outcome != "unchanged":
+                    changed.append(article.id)
+        _link(db, changed, report)
+        status = "finished"
+    finally:
+        _finish(db, report, status)
+    return report
+
+
+def _link(db: sqlite_utils.Database, changed: list[str], report: ReparseReport) -> None:
+    from pipelines.stories import link_stories
+
+    try:
+        link_stories(db, changed)
+    except Exception as exc:  # the items are stored; `hkarchive story --relink` can redo this
+        report.problem(f"linking stories failed: {exc}")
+
+
+def _finish(db: sqlite_utils.Database, report: ReparseReport, status: str) -> None:
+    stats: dict[str, Any] = {
+        "hkarchive/reparse/captures_read": report.captures,
+        "hkarchive/reparse/errors": report.errors,
+        "hkarchive/reparse/invalid": report.invalid,
+        **{f"hkarchive/items_{k}": v for k, v in sorted(report.outcomes.items())},
+    }
+    finish_run(
+        db,
+        report.run_id,
+        {
+            "finished_at": hk_now().isoformat(),
+            "status": status,
+            "finish_reason": status,
+            "pages_fetched": 0,
+            "requests": 0,
+            "responses_not_modified": 0,
+            "failures": report.errors,
+            "items_new": report.outcomes["new"],
+            "items_updated": report.outcomes["updated"],
+            "items_unchanged": report.outcomes["unchanged"],
+            "items_dropped": report.invalid,
+            # A crawl counts an invalid item as an error too (its drop is logged as one).
+            "errors": report.errors + report.invalid,
+            "stats": json.dumps(stats, sort_keys=True),
+        },
+    )
+
+
+@click.command("reparse")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="S",
+    help="Only this source's captures (repeatable; default: every source).",
+)
+@db_option
+def reparse(sources: tuple[str, ...], db_path: str) -> None:
+    """Extract items again from the raw responses kept in the archive, without the network.
+
+    For every URL, the latest capture answered with 200 is read from its WARC file and
+    extracted with the current extractors; items are stored as a crawl stores them (new,
+    updated with the previous version kept, or unchanged) and linked into stories. Items
+    outside any date window are kept. A missing WARC file or a torn record is reported and
+    counted as an error. Like a crawl, it holds the archive's lock while it runs.
+
+    Example: hkarchive reparse --source govhk
+    """
+    available = known_sources()
+    unknown = [s for s in sources if s not in available]
+    if unknown:
+        usage_error(f"unknown source {unknown[0]!r} (available: {', '.join(available)})")
+    chosen = sorted(set(sources)) if sources else available
+    # The archive's lock, as a crawl takes it: one writer at a time (LockHeld if another has it).
+    with open_archive(db_path, create=False) as db, crawl_lock(db_path):
+        report = run_reparse(
+            db, db_path, chosen, lambda line: click.echo(f"hkarchive: {line}", err=True)
+        )
+    click.echo(report.summary())
+    if report.captures == 0 and not report.errors:
+        click.echo("no raw captures of these sources in the archive: crawl them first")
+    if report.errors or report.invalid:
+        raise click.ClickException(
+            f"reparse finished with {report.errors} errors and {report.invalid} invalid items"
+        )
