@@ -94,6 +94,16 @@ class Article:
 
 
 @dataclass
+class ListingRead:
+    """A listing page read (or found missing): remembered so a backfill can skip settled days."""
+
+    source: str
+    url: str
+    status: int
+    items: int
+
+
+@dataclass
 class NotModified:
     """A revisited page the server answered with 304 Not Modified: the item is still current."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from scrapy.http import Request, Response
 
 from crawler.dates import hk_now
 from crawler.items import Article
+from crawler.urls import index_day
 
 # SQLite's default limit on bound parameters is 999 in older builds.
 _BATCH = 500
@@ -43,6 +45,15 @@ class Seen:
         if self.last_modified:
             headers["If-Modified-Since"] = self.last_modified
         return headers
+
+
+# A day's list of releases can still grow on the day and the next.
+SETTLED_AFTER = timedelta(days=2)
+
+
+def _listed_day_settled(url: str, fetched_at: str) -> bool:
+    day = index_day(url)
+    return day is not None and fetched_at[:10] >= (day + SETTLED_AFTER).isoformat()
 
 
 def crawl_clock(settings: Any) -> str:
@@ -89,6 +100,24 @@ class SeenState:
     def wanted(self, seen: Seen | None) -> bool:
         """Fetch an item: it is new, due for a revisit, or the crawl refreshes everything."""
         return seen is None or self.refresh or seen.due(self.now)
+
+    def settled(self, urls: Iterable[str]) -> set[str]:
+        """Listing pages of past days already read in full: by a run that finished without
+        errors, at least SETTLED_AFTER days after the day they list (a day's list can still
+        grow on the day and the next).
+
+        The caller passes only pages of days that old; a page read earlier is read again.
+        """
+        wanted = list(urls)
+        if self.conn is None or self.refresh or not wanted:
+            return set()
+        marks = ", ".join("?" * len(wanted))
+        rows = self.conn.execute(
+            "SELECT l.url, l.fetched_at FROM listing_pages l JOIN crawl_runs r ON r.id = l.run_id "
+            f"WHERE l.url IN ({marks}) AND r.status = 'finished' AND coalesce(r.errors, 0) = 0",
+            wanted,
+        )
+        return {url for url, fetched_at in rows if _listed_day_settled(url, fetched_at)}
 
     def due(self, source: str, langs: Iterable[str]) -> Iterator[Seen]:
         """Archived items of a source due for a revisit now, oldest appointment first."""

@@ -96,6 +96,13 @@ def release_ref(url: str) -> ReleaseRef | None:
     return ReleaseRef(native_id=native_id, folder=folder, url=canonical_url(url))
 
 
+def index_day(url: str) -> date | None:
+    """The day a GovHK daily index page lists, or None for any other URL."""
+    parts = urlsplit(url)
+    match = _INDEX_PATH.fullmatch(parts.path)
+    return _folder_date(match["ym"], match["d"]) if match else None
+
+
 def is_govhk_index(url: str) -> bool:
     """True for a GovHK daily index page (/gia/general/YYYYMM/DD.htm or DDc.htm)."""
     parts = urlsplit(url)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from crawler.items import MEDIA_FIELDS, Article
+from crawler.items import MEDIA_FIELDS, Article, ListingRead
 from pipelines.schema import migrate
 
 Outcome = Literal["new", "updated", "unchanged"]
@@ -281,6 +281,24 @@ def recover_interrupted(db: sqlite_utils.Database, pid: int) -> list[str]:
         ]
         db.execute(f"UPDATE crawl_runs SET status = 'interrupted' WHERE id IN ({marks})", runs)
     return ids
+
+
+def record_listing(
+    db: sqlite_utils.Database, listing: ListingRead, *, at: str, run_id: int | None
+) -> None:
+    """Remember a listing page read by this run."""
+    with db.atomic():
+        db.table("listing_pages").upsert(
+            {
+                "url": listing.url,
+                "source": listing.source,
+                "status": listing.status,
+                "items": listing.items,
+                "fetched_at": at,
+                "run_id": run_id,
+            },
+            pk="url",
+        )
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, values: dict[str, Any]) -> None:

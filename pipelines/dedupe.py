@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from scrapy.exceptions import DropItem
 
-from crawler.items import Article, NotModified
+from crawler.items import Article
 
 
 class DedupePipeline:
@@ -17,9 +19,9 @@ class DedupePipeline:
     def __init__(self) -> None:
         self.seen: set[str] = set()
 
-    def process_item(self, item: Article | NotModified) -> Article | NotModified:
-        if isinstance(item, NotModified):
-            return item
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item  # fetch bookkeeping (ListingRead), not content
         if item.id in self.seen:
             raise DropItem(f"duplicate item {item.id} in this run", log_level="DEBUG")
         self.seen.add(item.id)

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from crawler.extract.text import clean_text, squash
-from crawler.items import MEDIA_FIELDS, Article, Attachment, Link, NotModified, Video
+from crawler.items import MEDIA_FIELDS, Article, Attachment, Link, Video
 from crawler.urls import canonical_url
 
 
@@ -71,7 +71,7 @@ def normalize_article(article: Article) -> Article:
 class NormalizePipeline:
     """Normalises every Article the same way, whatever spider produced it."""
 
-    def process_item(self, item: Article | NotModified) -> Article | NotModified:
-        if isinstance(item, NotModified):
-            return item
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item  # fetch bookkeeping (ListingRead), not content
         return normalize_article(item)

@@ -204,11 +204,21 @@ def _v4_scheduled_crawling(db: sqlite_utils.Database) -> None:
         runs.add_column(column, kind)
 
 
+def _v5_listing_pages(db: sqlite_utils.Database) -> None:
+    # Daily index pages read, so that a backfill need not read a settled day's list again.
+    db.table("listing_pages").create(
+        {"url": str, "source": str, "status": int, "items": int, "fetched_at": str, "run_id": int},
+        pk="url",
+        not_null={"source", "status", "fetched_at"},
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_image_files_and_body_hash,
     _v3_stories,
     _v4_scheduled_crawling,
+    _v5_listing_pages,
 ]
 
 

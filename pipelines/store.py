@@ -11,12 +11,13 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
 from crawler.dates import hk_now
-from crawler.items import Article, NotModified
+from crawler.items import Article, ListingRead, NotModified
 from crawler.lock import ArchiveLock, LockError, LockHeld
 from crawler.seen import crawl_clock
 from pipelines.archive import (
     finish_run,
     open_archive,
+    record_listing,
     recover_interrupted,
     start_run,
     touch_article,
@@ -118,8 +119,13 @@ class StorePipeline:
         """The crawl's clock (frozen by HKARCHIVE_NOW in tests)."""
         return crawl_clock(self.crawler.settings)
 
-    def process_item(self, item: Article | NotModified) -> Article | NotModified:
+    def process_item(
+        self, item: Article | NotModified | ListingRead
+    ) -> Article | NotModified | ListingRead:
         assert self.db is not None
+        if isinstance(item, ListingRead):
+            record_listing(self.db, item, at=self.now(), run_id=self.run_id)
+            return item
         if isinstance(item, NotModified):
             touch_article(self.db, item.id, seen_at=self.now(), run_id=self.run_id)
             self._stats.inc_value("hkarchive/items_not_modified")

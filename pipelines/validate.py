@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from scrapy.exceptions import DropItem
 
-from crawler.items import Article, NotModified
+from crawler.items import Article
 
 LANGS = frozenset({"en", "zh"})
 _PUBLISHED = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}\+08:00)?")
@@ -35,9 +36,9 @@ def problems(article: Article) -> list[str]:
 class ValidatePipeline:
     """Drops (and so counts) items that fail the archive's invariants."""
 
-    def process_item(self, item: Article | NotModified) -> Article | NotModified:
-        if isinstance(item, NotModified):
-            return item
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item  # fetch bookkeeping (ListingRead), not content
         found = problems(item)
         if found:
             raise DropItem(

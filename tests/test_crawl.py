@@ -127,6 +127,8 @@ def test_second_crawl_fetches_no_archived_release_and_changes_nothing(
     result = crawl(mirror_server, copy, *window)
     assert result.code == 0, result.stderr[-3000:]
     assert release_hits(mirror_server) == {}, "archived releases, not yet due, are not fetched"
+    # Past days whose index pages were read in full (or found missing) are settled too.
+    assert mirror_server.hits == {}, "a re-crawl of an archived range fetches nothing"
     assert rows(copy, f"SELECT {STABLE_COLUMNS} FROM articles ORDER BY id") == before
     assert rows(copy, "SELECT * FROM images ORDER BY article_id, position") == media_before
     assert rows(copy, "SELECT items_new, items_updated, items_unchanged FROM crawl_runs "

@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 from crawler.args import crawl_window, is_flag
 from crawler.extract import ExtractionError
 from crawler.extract.govhk import SOURCE, extract_release, feed_release_links, release_links
-from crawler.items import Article, NotModified
+from crawler.items import Article, ListingRead, NotModified
 from crawler.seen import Seen, SeenState, conditional_request, with_validators
 from crawler.urls import ReleaseRef, govhk_feed_url, govhk_index_url, release_ref
 
@@ -65,9 +65,12 @@ class GovhkSpider(scrapy.Spider):
             days = (today - timedelta(days=1), today)
             self.arguments |= {"since": days[0].isoformat(), "until": today.isoformat()}
         # Newest day first: an interrupted backfill has archived the most recent news.
-        for day in reversed(days):
-            for lang in self.window.langs:
-                yield self._listing_request(govhk_index_url(day, lang), self.parse_index)
+        urls = [govhk_index_url(day, lang) for day in reversed(days) for lang in self.window.langs]
+        settled = self.seen.settled(urls)
+        self._stats.inc_value("hkarchive/index_settled_skipped", len(settled))
+        for url in urls:
+            if url not in settled:
+                yield self._listing_request(url, self.parse_index)
         if self.incremental:
             for seen in self.seen.due(SOURCE, self.window.langs):
                 ref = release_ref(seen.url)
@@ -84,12 +87,15 @@ class GovhkSpider(scrapy.Spider):
         if self.seen is not None:
             self.seen.close()
 
-    def parse_index(self, response: Response) -> Iterator[Request]:
+    def parse_index(self, response: Response) -> Iterator[Request | ListingRead]:
         """Follow every release linked from a daily index page (found by URL pattern)."""
         if self._missing(response) or not isinstance(response, TextResponse):
+            yield ListingRead(SOURCE, response.url, response.status, 0)
             return
         self._stats.inc_value("hkarchive/index_pages")
-        yield from self._follow(list(release_links(response)), response.url)
+        refs = list(release_links(response))
+        yield from self._follow(refs, response.url)
+        yield ListingRead(SOURCE, response.url, response.status, len(refs))
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """Follow the releases of an RSS feed of the newest releases."""
