@@ -213,12 +213,30 @@ def _v5_listing_pages(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v6_translation_pairs(db: sqlite_utils.Database) -> None:
+    # A GovHK release exists in English and Chinese under two ids and no page links the twins.
+    db.table("translation_pairs").create(
+        {
+            "en_id": str,
+            "zh_id": str,
+            "confidence": float,
+            "evidence": str,
+            "paired_at": str,
+        },
+        pk="en_id",
+        foreign_keys=[("en_id", "articles", "id"), ("zh_id", "articles", "id")],
+        not_null={"zh_id", "confidence", "paired_at"},
+    )
+    db.table("translation_pairs").create_index(["zh_id"], unique=True)
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_image_files_and_body_hash,
     _v3_stories,
     _v4_scheduled_crawling,
     _v5_listing_pages,
+    _v6_translation_pairs,
 ]
 
 
