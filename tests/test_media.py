@@ -146,7 +146,8 @@ def crawl_with_media(server: MirrorServer, db: Path, out: Path) -> subprocess.Co
 
 
 def exported(out: Path) -> dict[str, Any]:
-    [item] = [json.loads(line) for line in out.read_text().splitlines()]
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    [item] = [entry for entry in lines if "photos" in entry]  # articles, not listing pages
     return {entry["url"]: entry for entry in [*item["photos"], *item["attachments"]]}
 
 
