@@ -18,9 +18,13 @@ import click
 from crawler import __version__
 from crawler.args import LANG_CHOICES, crawl_window
 from crawler.cli_common import db_option, usage_error
+from crawler.cli_export import export
 from crawler.cli_health import check, runs
 from crawler.cli_history import history
+from crawler.cli_pairs import pairs
 from crawler.cli_reparse import reparse
+from crawler.cli_search import search
+from crawler.cli_serve import serve
 from crawler.config import SourceConfigError
 from crawler.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
 from crawler.mirror_settings import check_mirror_url
@@ -404,6 +408,10 @@ cli.add_command(history)
 cli.add_command(runs)
 cli.add_command(check)
 cli.add_command(reparse)
+cli.add_command(serve)
+cli.add_command(export)
+cli.add_command(pairs)
+cli.add_command(search)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

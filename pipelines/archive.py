@@ -13,6 +13,7 @@ import sqlite_utils
 
 from crawler.items import MEDIA_FIELDS, Article, ListingRead
 from pipelines.schema import migrate
+from pipelines.search import index_articles
 
 Outcome = Literal["new", "updated", "unchanged"]
 
@@ -149,6 +150,7 @@ def upsert_article(
         db.table("articles").upsert(row | state, pk="id")
         keep_media_files(db, article)
         _replace_children(db, article)
+        index_articles(db, [article.id])
     return outcome
 
 

@@ -230,6 +230,14 @@ def _v6_translation_pairs(db: sqlite_utils.Database) -> None:
     db.table("translation_pairs").create_index(["zh_id"], unique=True)
 
 
+def _v7_search_index(db: sqlite_utils.Database) -> None:
+    # articles_fts finds no Chinese word inside a sentence; articles_search (beside it) holds a
+    # Chinese-aware form of every title and body, built from the rows already archived.
+    from pipelines.search import reindex  # here, not above: only this migration needs it
+
+    reindex(db)
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_image_files_and_body_hash,
@@ -237,6 +245,7 @@ MIGRATIONS: list[Migration] = [
     _v4_scheduled_crawling,
     _v5_listing_pages,
     _v6_translation_pairs,
+    _v7_search_index,
 ]
 
 

@@ -24,6 +24,7 @@ from pipelines.archive import (
     upsert_article,
 )
 from pipelines.health import CoverageTally, run_health_values
+from pipelines.pairs import pair_releases
 from pipelines.stories import link_stories
 
 if TYPE_CHECKING:
@@ -137,6 +138,16 @@ class StorePipeline:
             self.changed_ids.append(item.id)
         return item
 
+    def _pair_translations(self) -> None:
+        """Pair this run's new and changed items with their translations; a failure is logged."""
+        assert self.db is not None
+        try:
+            report = pair_releases(self.db, self.changed_ids)
+        except Exception:  # the items are stored; `hkarchive pairs --relink` can redo this
+            logger.exception("Pairing translations failed")
+            return
+        self._stats.set_value("hkarchive/translation_pairs", report.pairs)
+
     def _link_stories(self) -> None:
         """Link this run's new and changed items into stories; a failure is a counted error."""
         assert self.db is not None
@@ -151,6 +162,7 @@ class StorePipeline:
         if self.db is None or self.run_id is None:
             return
         self._link_stories()
+        self._pair_translations()
         stats = self._stats.get_stats()
         errors = int(stats.get("log_count/ERROR", 0))
         finish_run(

@@ -1,0 +1,322 @@
+"""`hkarchive export`: the archive's articles as JSON Lines or CSV, streamed in constant memory.
+
+Articles are read through one cursor in batches, each batch's media read with it, and every
+article written before the next batch is read, so an export of any size holds one batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+import click
+import sqlite_utils
+
+from crawler.cli_common import db_option, usage_error
+from crawler.dates import parse_day
+from crawler.extract.dispatch import known_sources
+from pipelines.archive import open_archive
+
+FORMATS = ("jsonl", "csv")
+BATCH = 500
+
+ARTICLE_COLUMNS = (
+    "id",
+    "source",
+    "native_id",
+    "url",
+    "lang",
+    "title",
+    "published_at",
+    "category",
+    "body_text",
+    "body_html",
+    "content_hash",
+    "first_seen_at",
+    "last_seen_at",
+    "last_changed_at",
+)
+# The item's twin in the other language (translation_pairs) and its story (story_links).
+LINK_COLUMNS = ("translation_id", "story_id")
+MEDIA_FILE = ("local_path", "checksum", "file_size")
+CHILDREN: dict[str, tuple[str, ...]] = {
+    "images": ("url", "thumbnail_url", "caption", "name", "size_label", "size_bytes", *MEDIA_FILE),
+    "attachments": ("url", "title", *MEDIA_FILE),
+    "videos": ("url", "title"),
+    "related_links": ("url", "title"),
+}
+# CSV is flat: each nested list becomes a count and its URLs joined by ";" (a ";" inside a URL
+# is written %3B, which names the same resource); body_html is left out (it is the markup of
+# body_text, and a spreadsheet cell is no place for it).
+CSV_CHILD_NAMES = {
+    "images": "image",
+    "attachments": "attachment",
+    "videos": "video",
+    "related_links": "related",
+}
+CSV_ARTICLE_COLUMNS = (*(c for c in ARTICLE_COLUMNS if c != "body_html"), *LINK_COLUMNS)
+CSV_COLUMNS = (
+    *CSV_ARTICLE_COLUMNS,
+    *(f"{name}_{part}" for name in CSV_CHILD_NAMES.values() for part in ("count", "urls")),
+)
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    """Which articles to export: sources, language, and publication days (both included)."""
+
+    sources: tuple[str, ...] = ()
+    lang: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The SQL condition on articles ``a`` and its bound parameters."""
+        clauses = ["1"]
+        params: list[Any] = []
+        if self.sources:
+            clauses.append(f"a.source IN ({', '.join('?' for _ in self.sources)})")
+            params.extend(self.sources)
+        if self.lang:
+            clauses.append("a.lang = ?")
+            params.append(self.lang)
+        # published_at is ISO 8601 in Hong Kong time (or a bare day), so string order is time
+        # order and a day's items all start with its date: the index answers both bounds.
+        if self.since:
+            clauses.append("a.published_at >= ?")
+            params.append(self.since.isoformat())
+        if self.until:
+            clauses.append("a.published_at < ?")
+            params.append((self.until + timedelta(days=1)).isoformat())
+        return " AND ".join(clauses), params
+
+
+_ARTICLES_SQL = """
+SELECT {columns}, coalesce(pe.zh_id, pz.en_id), sl.story_id
+FROM articles a
+LEFT JOIN translation_pairs pe ON pe.en_id = a.id
+LEFT JOIN translation_pairs pz ON pz.zh_id = a.id
+LEFT JOIN story_links sl ON sl.article_id = a.id
+WHERE {where}
+ORDER BY a.published_at, a.id
+"""
+
+
+def iter_articles(
+    db: sqlite_utils.Database, selection: ExportFilter, batch: int = BATCH
+) -> Iterator[dict[str, Any]]:
+    """Every selected article as a dict with its media nested, oldest first, batch by batch."""
+    where, params = selection.where()
+    columns = ", ".join(f"a.{c}" for c in ARTICLE_COLUMNS)
+    names = (*ARTICLE_COLUMNS, *LINK_COLUMNS)
+    cursor = db.conn.execute(_ARTICLES_SQL.format(columns=columns, where=where), params)
+    while rows := cursor.fetchmany(batch):
+        articles = [dict(zip(names, row, strict=True)) for row in rows]
+        children = _children(db, [a["id"] for a in articles])
+        for article in articles:
+            for table in CHILDREN:
+                article[table] = children[table].get(article["id"], [])
+            yield article
+
+
+def _children(
+    db: sqlite_utils.Database, ids: Sequence[str]
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    marks = ", ".join("?" for _ in ids)
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for table, columns in CHILDREN.items():
+        by_article: dict[str, list[dict[str, Any]]] = {}
+        sql = (
+            f"SELECT article_id, {', '.join(columns)} FROM {table} "
+            f"WHERE article_id IN ({marks}) ORDER BY article_id, position"
+        )
+        for article_id, *values in db.execute(sql, list(ids)):
+            by_article.setdefault(article_id, []).append(dict(zip(columns, values, strict=True)))
+        found[table] = by_article
+    return found
+
+
+class TextSink(Protocol):
+    """Anything text is written to: a file opened for text, or standard output as UTF-8."""
+
+    def write(self, text: str, /) -> object: ...
+
+
+Writer = Callable[[dict[str, Any]], None]
+
+
+def jsonl_writer(stream: TextSink) -> Writer:
+    """Writes each article as one line of JSON (UTF-8, not escaped)."""
+
+    def write(article: dict[str, Any]) -> None:
+        stream.write(json.dumps(article, ensure_ascii=False) + "\n")
+
+    return write
+
+
+def csv_writer(stream: TextSink) -> Writer:
+    """Writes a header, then each article as one row of flat columns (CSV_COLUMNS)."""
+    out = csv.writer(stream)
+    out.writerow(CSV_COLUMNS)
+
+    def write(article: dict[str, Any]) -> None:
+        row = [article[c] for c in CSV_ARTICLE_COLUMNS]
+        for table in CSV_CHILD_NAMES:
+            entries = article[table]
+            row += [len(entries), ";".join(e["url"].replace(";", "%3B") for e in entries)]
+        out.writerow(row)
+
+    return write
+
+
+WRITERS: dict[str, Callable[[TextSink], Writer]] = {"jsonl": jsonl_writer, "csv": csv_writer}
+
+
+def export_articles(
+    db: sqlite_utils.Database, stream: TextSink, fmt: str, selection: ExportFilter
+) -> int:
+    """Write the selected articles to stream in fmt ("jsonl" or "csv"); returns how many.
+
+    The whole export reads one snapshot of the archive, even while a crawl writes to it.
+    """
+    write = WRITERS[fmt](stream)
+    count = 0
+    db.execute("BEGIN")
+    try:
+        for article in iter_articles(db, selection):
+            write(article)
+            count += 1
+    finally:
+        db.execute("ROLLBACK")
+    return count
+
+
+class _Utf8(TextSink):
+    """Standard output as UTF-8 whatever the locale; it is never closed here."""
+
+    def __init__(self, binary: BinaryIO) -> None:
+        self.binary = binary
+
+    def write(self, text: str, /) -> int:
+        return self.binary.write(text.encode("utf-8"))
+
+
+@contextmanager
+def output(out: str | None) -> Iterator[TextSink]:
+    """Standard output, or a temporary file beside ``out`` that is renamed to ``out`` when the
+    block ends without an error (and removed when it fails), so no half file is ever left."""
+    if out is None:
+        binary: BinaryIO | None = getattr(sys.stdout, "buffer", None)
+        if binary is None:  # a text-only stand-in for stdout: it does its own encoding
+            yield sys.stdout
+            return
+        sys.stdout.flush()
+        yield _Utf8(binary)
+        binary.flush()
+        return
+    target = Path(out)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _day(option: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_day(value)
+    except ValueError as exc:
+        usage_error(f"{option}: {exc}")
+
+
+def _check_out(out: str | None) -> None:
+    if out is None:
+        return
+    target = Path(out)
+    if target.is_dir():
+        usage_error(f"--out {out}: is a directory")
+    if not target.parent.is_dir():
+        usage_error(f"--out {out}: no directory {target.parent}")
+    if not os.access(target.parent, os.W_OK):
+        usage_error(f"--out {out}: cannot write in {target.parent}")
+
+
+@click.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(FORMATS),
+    help="jsonl: one JSON object per article, media nested; csv: one flat row per article.",
+)
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="S",
+    help="Only this source's articles (repeatable; default: every source).",
+)
+@click.option("--lang", type=click.Choice(["en", "zh"]), help="Only articles in this language.")
+@click.option("--since", help="First publication day, YYYY-MM-DD (or e.g. 'yesterday').")
+@click.option("--until", help="Last publication day, YYYY-MM-DD (or e.g. 'today').")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Write to this file (replaced only when the export is complete); default: stdout.",
+)
+@db_option
+def export(
+    fmt: str,
+    sources: tuple[str, ...],
+    lang: str | None,
+    since: str | None,
+    until: str | None,
+    out: str | None,
+    db_path: str,
+) -> None:
+    """Export archived articles, oldest first, as JSON Lines or CSV (UTF-8).
+
+    JSON Lines: one object per article with its columns, the id of its translation
+    (translation_id) and its story number (story_id), and its images, attachments, videos and
+    related_links nested as lists. CSV: one row per article with a header; each list becomes a
+    count and a column of its URLs joined by ";" (image_count, image_urls, ...), and body_html
+    is left out. --since and --until select by publication day in Hong Kong time; articles
+    without a publication date are exported only when neither is given.
+
+    Example: hkarchive export --format jsonl --source govhk --since 2022-05-01 --out may.jsonl
+    """
+    available = known_sources()
+    unknown = [s for s in sources if s not in available]
+    if unknown:
+        usage_error(f"unknown source {unknown[0]!r} (available: {', '.join(available)})")
+    first, last = _day("--since", since), _day("--until", until)
+    if first and last and first > last:
+        usage_error(f"--since {first} is after --until {last}")
+    _check_out(out)
+    selection = ExportFilter(tuple(sorted(set(sources))), lang, first, last)
+    with open_archive(db_path, create=False) as db:
+        try:
+            with output(out) as stream:
+                count = export_articles(db, stream, fmt, selection)
+        except OSError as exc:
+            if out is None:
+                raise  # a closed pipe (| head) is click's to handle, quietly
+            raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from exc
+    if out is not None:
+        click.echo(f"exported {count} articles to {out}", err=True)

@@ -1,0 +1,78 @@
+"""`hkarchive pairs`: the English and Chinese versions of releases, paired in the archive."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from crawler.cli_common import db_option, usage_error
+from pipelines.archive import open_archive
+from pipelines.pairs import pair_counts, pair_releases
+
+WEAK = 0.9
+
+
+@click.command("pairs")
+@click.argument("ident", metavar="[ID]", required=False)
+@click.option(
+    "--relink",
+    is_flag=True,
+    help="Pair every archived item again (idempotent) before printing the counts.",
+)
+@db_option
+def pairs(ident: str | None, relink: bool, db_path: str) -> None:
+    """Show how many items are paired with their translation, or the twin of item ID.
+
+    Each GovHK release is published in English and in Chinese under two ids; a crawl pairs
+    the items it stored by issue time, media, numbers and names (see translation_pairs). Per
+    source this prints the items in each language, the pairs, the share of the smaller side
+    that is paired, and the pairs under 0.9 confidence. With ID, it prints that item's twin,
+    the confidence and the signals that agreed. With --relink, the whole archive is paired
+    again first.
+
+    Example: hkarchive pairs govhk:P2022052500588
+    """
+    if relink and ident is not None:
+        usage_error("give an article id or --relink, not both")
+    with open_archive(db_path, create=False) as db:
+        if ident is not None:
+            for line in _twin_lines(db, ident):
+                click.echo(line)
+            return
+        if relink:
+            report = pair_releases(db)
+            click.echo(
+                f"paired again: {report.pairs} pairs, {report.changes} rows changed, "
+                f"{report.seconds:.2f} s"
+            )
+        counts = pair_counts(db, below=WEAK)
+    if not counts:
+        click.echo("no source has items in both languages")
+    for c in counts:
+        click.echo(
+            f"{c.source}: {c.en} English, {c.zh} Chinese, {c.pairs} pairs "
+            f"({c.rate:.0%} of the smaller side), {c.weak} under {WEAK} confidence"
+        )
+
+
+def _twin_lines(db: Any, ident: str) -> list[str]:
+    row = db.execute(
+        "SELECT en_id, zh_id, confidence, evidence FROM translation_pairs "
+        "WHERE en_id = ? OR zh_id = ?",
+        [ident, ident],
+    ).fetchone()
+    if row is None:
+        if db.execute("SELECT 1 FROM articles WHERE id = ?", [ident]).fetchone():
+            return [f"{ident} has no translation paired with it"]
+        usage_error(f"no article {ident!r} in the archive")
+    en_id, zh_id, confidence, evidence = row
+    twin = zh_id if en_id == ident else en_id
+    title = db.execute("SELECT title FROM articles WHERE id = ?", [twin]).fetchone()[0]
+    signals = json.loads(evidence or "{}")
+    return [
+        f"{twin}  {title}",
+        f"confidence {confidence:.4f}; agreed: {', '.join(signals.get('agreed', [])) or '-'}; "
+        f"disagreed: {', '.join(signals.get('disagreed', [])) or '-'}",
+    ]

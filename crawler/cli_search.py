@@ -1,0 +1,139 @@
+"""`hkarchive search QUERY...`: full-text search of the archive, in English and Chinese."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, astuple, fields
+from datetime import date
+
+import click
+
+from crawler.cli_common import db_option, usage_error
+from crawler.dates import parse_day
+from crawler.lock import crawl_lock
+from pipelines import search as full_text
+from pipelines.archive import open_archive
+
+FORMATS = ("table", "json", "csv")
+BOLD = ("\x1b[1m", "\x1b[22m")
+BRACKETS = ("[", "]")
+
+
+@click.command()
+@click.argument("query", nargs=-1, metavar="[QUERY]...")
+@click.option(
+    "--source", "sources", multiple=True, help="Only items of this source (repeatable), e.g. govhk."
+)
+@click.option("--lang", type=click.Choice(("en", "zh")), help="Only items in this language.")
+@click.option("--since", help="First day of publication, YYYY-MM-DD (or e.g. '7 days ago').")
+@click.option("--until", help="Last day of publication, YYYY-MM-DD.")
+@click.option(
+    "--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="Most hits shown."
+)
+@click.option(
+    "--format",
+    "output_format",
+    default="table",
+    show_default=True,
+    type=click.Choice(FORMATS),
+    help="How hits are printed.",
+)
+@click.option("--reindex", is_flag=True, help="Rebuild the search index of the whole archive.")
+@db_option
+def search(
+    query: tuple[str, ...],
+    sources: tuple[str, ...],
+    lang: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    output_format: str,
+    reindex: bool,
+    db_path: str,
+) -> None:
+    """Find archived items whose title or body matches QUERY, most relevant first.
+
+    Words are matched in any form (launch finds "launched"); Chinese is matched anywhere,
+    one character or more (創, 創新, 創新科技, InnoHK創新). "Quotes" make a phrase, a
+    trailing * a prefix; AND (implied between words), OR, NOT and parentheses combine them.
+    Each hit shows a snippet with the match marked. With --reindex, rebuild the index instead.
+
+    Example: hkarchive search 'InnoHK創新 OR "launch ceremony"' --since 2022-05-01
+    """
+    text = " ".join(query)
+    if reindex == bool(text.strip()):
+        usage_error("give a QUERY, or --reindex (not both)")
+    if reindex:
+        _reindex(db_path)
+        return
+    first, last = _day("--since", since), _day("--until", until)
+    if first and last and first > last:
+        usage_error(f"--since {first} is after --until {last}")
+    try:
+        full_text.fts_query(text)  # a malformed query is refused before the archive is opened
+    except full_text.QueryError as exc:
+        usage_error(str(exc))
+    marks = BOLD if output_format == "table" and _stdout_is_terminal() else BRACKETS
+    with open_archive(db_path, create=False) as db:
+        for source in sources:
+            if db.execute("SELECT 1 FROM articles WHERE source = ? LIMIT 1", [source]).fetchone():
+                continue
+            usage_error(f"no items of source {source!r} in the archive")
+        try:
+            hits = full_text.search(
+                db,
+                text,
+                source=sources,
+                lang=lang,
+                since=first,
+                until=last,
+                limit=limit,
+                marks=marks,
+            )
+        except full_text.QueryError as exc:
+            usage_error(str(exc))
+    _print(hits, output_format)
+
+
+def _day(option: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_day(value)
+    except ValueError as exc:
+        usage_error(f"{option}: {exc}")
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _reindex(db_path: str) -> None:
+    started = time.monotonic()
+    # Like a crawl, a rebuild writes the whole index: one at a time, and never during a crawl.
+    with open_archive(db_path, create=False) as db, crawl_lock(db_path):
+        count = full_text.reindex(db)
+    click.echo(f"search index rebuilt: {count} items in {time.monotonic() - started:.1f} s")
+
+
+def _print(hits: Sequence[full_text.Hit], output_format: str) -> None:
+    if output_format == "json":
+        click.echo(json.dumps([asdict(hit) for hit in hits], ensure_ascii=False, indent=2))
+    elif output_format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([field.name for field in fields(full_text.Hit)])
+        writer.writerows(astuple(hit) for hit in hits)
+        click.echo(out.getvalue(), nl=False)
+    elif not hits:
+        click.echo("no items match", err=True)
+    else:
+        for number, hit in enumerate(hits, start=1):
+            day = (hit.published_at or "")[:10]
+            click.echo(f"{number:>2}. {day}  {hit.source}  {hit.lang}  {hit.title}  [{hit.id}]")
+            click.echo(f"    {hit.snippet}")

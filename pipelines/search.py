@@ -1,0 +1,664 @@
+"""Bilingual full-text search: a Chinese-aware FTS5 index of titles and bodies, and its queries.
+
+SQLite's ``unicode61`` tokenizer takes a run of Han characters as one token, so no Chinese
+word inside a sentence can be found; the ``trigram`` tokenizer cannot find two-character
+words, which most Chinese words are. The index therefore holds a *search form* of each title
+and body, made here in Python:
+
+- Latin words (letters and digits) stay words; the table's ``porter unicode61`` tokenizer
+  folds their case and stems them (``launch`` finds "launched").
+- A run of two or more Han characters (or kana) is rewritten in place as its overlapping
+  bigrams: ``創新科技`` becomes ``創新 新科 科技``. A query of two or more characters is the
+  phrase of its bigrams, which matches exactly where the characters occur in a row, and since
+  the bigrams stay where the run was, a Latin word next to a run stays next to it
+  (``InnoHK創新`` is the phrase ``innohk 創新``). A lone Han character stays as itself.
+- Every character of those runs is also a token of its own, in the columns ``title_chars``
+  and ``body_chars``: a one-character query matches there. They are separate columns because
+  FTS5 phrases need consecutive positions: unigrams between the bigrams would break every
+  bigram phrase, and unigrams after them would let a phrase match across the seam.
+
+The FTS5 table stores its content (rather than being contentless): SQLite before 3.43 can
+only delete a contentless row given its old text, and ``highlight()`` needs the text to mark
+what matched. Snippets are cut from the original title and body: each marked token of the
+search form is mapped back to the characters it came from, so a reader sees the sentence with
+the match marked, not bigrams. ``rowid`` is ``articles.rowid``; ``bm25`` with titles weighted
+five times bodies is the table's ``rank``, so ``ORDER BY rank`` ranks alike in any client.
+
+Queries are parsed here (words, ``"phrases"``, ``AND``/``OR``/``NOT``, parentheses, a
+trailing ``*`` for a prefix) and rewritten into FTS5 syntax with the same transform. Every
+word the user typed reaches ``MATCH`` inside a quoted FTS5 string, as a bound parameter, so
+neither SQL nor FTS5 syntax can be injected, and a query the parser rejects raises
+``QueryError`` with a one-line reason.
+
+Datasette's search box quotes each whitespace-separated term as a phrase and sends it to
+``MATCH`` untransformed: there ``創新`` is one token (a bigram of the index), ``創`` a token of
+the ``*_chars`` columns and ``launch`` is stemmed as here, so one- and two-character Chinese
+words and English words are found; a longer Chinese word is one token the index does not
+hold (type it as two-character pieces, ``創新 科技``), and so is ``InnoHK創新`` typed without
+a space.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from itertools import islice
+from typing import Literal
+
+import sqlite_utils
+
+TABLE = "articles_search"
+COLUMNS = ("title", "body", "title_chars", "body_chars")
+# Weights in COLUMNS order: a word in the title counts five times one in the body.
+RANK = "bm25(5.0, 1.0, 5.0, 1.0)"
+_CREATE_SQL = (
+    f"CREATE VIRTUAL TABLE {TABLE} USING fts5({', '.join(COLUMNS)}, tokenize = 'porter unicode61')"
+)
+
+# Han ideographs (with extensions and compatibility forms), 々〆〇, hiragana and katakana:
+# scripts written without spaces between words.
+_CJK = (
+    "\u3005-\u3007\u3041-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\U00020000-\U0003134f"
+)
+# A CJK run, or a stretch of anything else.
+_STRETCH = re.compile(rf"([{_CJK}]+)|[^{_CJK}]+")
+# A word of such a stretch: letters and digits (\w without "_").
+_WORD = re.compile(r"[^\W_]+")
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A word or a CJK run of a text, normalised, and where it is in the text."""
+
+    form: str
+    start: int
+    end: int
+    cjk: bool
+
+
+def segments(text: str) -> Iterator[Segment]:
+    """The words and CJK runs of text, in order, NFKC-normalised (full-width letters to ASCII)."""
+    for stretch in _STRETCH.finditer(text):
+        if stretch.group(1) is not None:
+            yield Segment(_normalize_run(stretch.group()), stretch.start(), stretch.end(), True)
+            continue
+        plain = _plain(stretch.group())
+        for word in _WORD.finditer(text, stretch.start(), stretch.end()):
+            if form := word.group() if plain else _normalize_word(word.group()):
+                yield Segment(form, word.start(), word.end(), False)
+
+
+def _plain(stretch: str) -> bool:
+    """Whether a stretch's words are their own normal form (tested once, not word by word)."""
+    return stretch.isascii() or unicodedata.is_normalized("NFKC", stretch)
+
+
+def _normalize_word(word: str) -> str:
+    # A few compatibility characters expand to several words; spaces would split the token.
+    return "".join(unicodedata.normalize("NFKC", word).split())
+
+
+def _normalize_run(run: str) -> str:
+    if unicodedata.is_normalized("NFKC", run):
+        return run
+    # One character for one, so that positions in the run stay positions in the text.
+    return "".join(
+        norm if len(norm := unicodedata.normalize("NFKC", char)) == 1 else char for char in run
+    )
+
+
+def index_form(text: str) -> tuple[str, str]:
+    """A title or body as the index holds it: its words and bigrams, and its CJK characters."""
+    # Whole stretches at a time: this runs over every body of the archive on a reindex.
+    words: list[str] = []
+    chars: list[str] = []
+    for stretch in _STRETCH.finditer(text):
+        part = stretch.group()
+        if stretch.group(1) is None:
+            found = _WORD.findall(part)
+            words.extend(found if _plain(part) else filter(None, map(_normalize_word, found)))
+        elif len(part) == 1:
+            words.append(_normalize_run(part))
+        else:
+            run = _normalize_run(part)
+            words.extend(map(operator.add, run[:-1], run[1:]))
+            chars.append(" ".join(run))
+    return " ".join(words), " ".join(chars)
+
+
+def token_spans(
+    text: str, word_tokens: Sequence[int], char_tokens: Sequence[int]
+) -> tuple[list[Span], int, int]:
+    """Where in text the given tokens of its index form come from (indexes in ascending order).
+
+    Returns the spans, and how many word and character tokens the form has, which tells
+    whether the index was made from this text by this version of the form.
+    """
+    spans: list[Span] = []
+    words = chars = next_word = next_char = 0
+    for stretch in _STRETCH.finditer(text):
+        start, end = stretch.span()
+        if stretch.group(1) is None:
+            part = stretch.group()
+            found, plain = _WORD.findall(part), _plain(part)
+            count = len(found) if plain else sum(map(bool, map(_normalize_word, found)))
+            wanted = []
+            while next_word < len(word_tokens) and word_tokens[next_word] < words + count:
+                wanted.append(word_tokens[next_word] - words)
+                next_word += 1
+            if wanted:
+                matches = _WORD.finditer(text, start, end)
+                kept = matches if plain else (m for m in matches if _normalize_word(m.group()))
+                where = [m.span() for m in islice(kept, wanted[-1] + 1)]
+                spans.extend(where[n] for n in wanted)
+            words += count
+            continue
+        length = end - start
+        count, size = (length - 1, 2) if length > 1 else (1, 1)
+        while next_word < len(word_tokens) and word_tokens[next_word] < words + count:
+            offset = start + word_tokens[next_word] - words
+            spans.append((offset, offset + size))
+            next_word += 1
+        words += count
+        if length > 1:
+            while next_char < len(char_tokens) and char_tokens[next_char] < chars + length:
+                offset = start + char_tokens[next_char] - chars
+                spans.append((offset, offset + 1))
+                next_char += 1
+            chars += length
+    return spans, words, chars
+
+
+def _row(title: str | None, body: str | None) -> tuple[str, str, str, str]:
+    """The index's columns for a title and body, in COLUMNS order."""
+    title_words, title_chars = index_form(title or "")
+    body_words, body_chars = index_form(body or "")
+    return title_words, body_words, title_chars, body_chars
+
+
+_INSERT_SQL = f"INSERT INTO {TABLE} (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
+
+
+def index_articles(db: sqlite_utils.Database, ids: Iterable[str]) -> None:
+    """Bring the search index of these articles up to date (inside the caller's transaction)."""
+    for article_id in ids:
+        row = db.execute(
+            "SELECT rowid, title, body_text FROM articles WHERE id = ?", [article_id]
+        ).fetchone()
+        if row is None:
+            continue
+        rowid, title, body = row
+        db.execute(f"DELETE FROM {TABLE} WHERE rowid = ?", [rowid])
+        db.execute(_INSERT_SQL, [rowid, *_row(title, body)])
+
+
+def create_search_table(db: sqlite_utils.Database) -> None:
+    """Create the empty search index with its ranking."""
+    db.execute(_CREATE_SQL)
+    db.execute(f"INSERT INTO {TABLE} ({TABLE}, rank) VALUES ('rank', ?)", [RANK])
+
+
+def reindex(db: sqlite_utils.Database, *, batch: int = 1000) -> int:
+    """Rebuild the search index of every article in one transaction; returns how many."""
+    with db.atomic():
+        # Dropping is far quicker than deleting: FTS5 deletes a stored row by re-reading it.
+        db.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        create_search_table(db)
+        rows = db.conn.execute("SELECT rowid, title, body_text FROM articles")
+        count = 0
+        while chunk := list(islice(rows, batch)):
+            db.conn.executemany(
+                _INSERT_SQL, [(rowid, *_row(title, body)) for rowid, title, body in chunk]
+            )
+            count += len(chunk)
+        db.execute(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('optimize')")
+    return count
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+class QueryError(ValueError):
+    """A search query the syntax rejects; the message says why in one line."""
+
+
+_OPERATORS = ("AND", "OR", "NOT")
+_MAX_DEPTH = 20  # parentheses; deeper is no real query
+
+
+@dataclass(frozen=True)
+class _Lexeme:
+    kind: Literal["text", "op", "(", ")"]
+    value: str
+    position: int  # 1-based, for messages
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A word or quoted phrase of a query; prefix when it ended with ``*``."""
+
+    text: str
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class Operation:
+    """AND, OR or NOT over two or more parts (NOT: the first part without any of the others)."""
+
+    operator: str
+    parts: tuple[Node, ...]
+
+
+Node = Leaf | Operation
+
+_WORD_END = re.compile(r'[\s"()]')
+
+
+def _lex(query: str) -> list[_Lexeme]:
+    lexemes: list[_Lexeme] = []
+    i = 0
+    while i < len(query):
+        char = query[i]
+        if char.isspace():
+            i += 1
+        elif char in "()":
+            lexemes.append(_Lexeme("(" if char == "(" else ")", char, i + 1))
+            i += 1
+        elif char == '"':
+            end = query.find('"', i + 1)
+            if end < 0:
+                raise QueryError(f'unbalanced quote: the " at character {i + 1} is never closed')
+            prefix = query.startswith("*", end + 1)
+            phrase = query[i + 1 : end]
+            if not any(segments(phrase)):
+                raise QueryError(f"empty phrase at character {i + 1}: nothing to search for")
+            lexemes.append(_Lexeme("text", phrase, i + 1, prefix))
+            i = end + 1 + prefix
+        else:
+            match = _WORD_END.search(query, i)
+            end = match.start() if match else len(query)
+            word = query[i:end]
+            if word in _OPERATORS:
+                lexemes.append(_Lexeme("op", word, i + 1))
+            elif any(segments(word)):
+                # Punctuation alone ("-", "&") is dropped, as the index has none.
+                lexemes.append(_Lexeme("text", word.rstrip("*"), i + 1, word.endswith("*")))
+            i = end
+    return lexemes
+
+
+class _Parser:
+    """Recursive descent: OR binds loosest, then AND (also implied by juxtaposition), then NOT."""
+
+    def __init__(self, lexemes: list[_Lexeme]) -> None:
+        self.lexemes = lexemes
+        self.index = 0
+        self.open: list[_Lexeme] = []  # parentheses not yet closed
+
+    def peek(self) -> _Lexeme | None:
+        return self.lexemes[self.index] if self.index < len(self.lexemes) else None
+
+    def take(self) -> _Lexeme:
+        lexeme = self.lexemes[self.index]
+        self.index += 1
+        return lexeme
+
+    def parse(self) -> Node:
+        node = self.any_of()
+        extra = self.peek()
+        if extra is not None:  # only a ")" stops a complete expression early
+            raise QueryError(
+                f"unbalanced parenthesis: the ) at character {extra.position} closes nothing"
+            )
+        return node
+
+    def any_of(self) -> Node:
+        parts = [self.all_of(None)]
+        while self._at_op("OR"):
+            parts.append(self.all_of(self.take()))
+        return parts[0] if len(parts) == 1 else Operation("OR", tuple(parts))
+
+    def all_of(self, after: _Lexeme | None) -> Node:
+        parts = [self.excluding(after)]
+        while (lexeme := self.peek()) is not None and lexeme.kind != ")":
+            if lexeme.kind == "op" and lexeme.value != "AND":
+                break
+            parts.append(self.excluding(self.take() if lexeme.kind == "op" else None))
+        return parts[0] if len(parts) == 1 else Operation("AND", tuple(parts))
+
+    def excluding(self, after: _Lexeme | None) -> Node:
+        parts = [self.term(after)]
+        while self._at_op("NOT"):
+            parts.append(self.term(self.take()))
+        return parts[0] if len(parts) == 1 else Operation("NOT", tuple(parts))
+
+    def term(self, after: _Lexeme | None) -> Node:
+        """A word, a phrase or a parenthesised query; after is the operator just read."""
+        lexeme = self.peek()
+        if lexeme is None or lexeme.kind in ("op", ")"):
+            raise QueryError(self._missing_term(lexeme, after))
+        self.take()
+        if lexeme.kind == "text":
+            return Leaf(lexeme.value, lexeme.prefix)
+        if len(self.open) == _MAX_DEPTH:
+            raise QueryError(f"parentheses nested more than {_MAX_DEPTH} deep")
+        self.open.append(lexeme)
+        node = self.any_of()
+        if not self._at(")"):
+            raise QueryError(
+                f"unbalanced parenthesis: the ( at character {lexeme.position} is never closed"
+            )
+        self.take()
+        self.open.pop()
+        return node
+
+    def _missing_term(self, lexeme: _Lexeme | None, after: _Lexeme | None) -> str:
+        """Why no search term stands where one must."""
+        if lexeme is not None and lexeme.kind == "op" and lexeme.value == "NOT":
+            return (
+                f"NOT at character {lexeme.position} needs a search term before it (write: a NOT b)"
+            )
+        if after is not None:
+            return f"{after.value} at character {after.position} needs a search term on each side"
+        if lexeme is None:
+            if self.open:
+                return (
+                    "unbalanced parenthesis: the ( at character "
+                    f"{self.open[-1].position} is never closed"
+                )
+            return "nothing to search for"
+        if lexeme.kind == "op":
+            return f"{lexeme.value} at character {lexeme.position} needs a search term on each side"
+        if not self.open:
+            return f"unbalanced parenthesis: the ) at character {lexeme.position} closes nothing"
+        return f"empty parentheses at character {self.open[-1].position}"
+
+    def _at(self, kind: str) -> bool:
+        lexeme = self.peek()
+        return lexeme is not None and lexeme.kind == kind
+
+    def _at_op(self, operator: str) -> bool:
+        lexeme = self.peek()
+        return lexeme is not None and lexeme.kind == "op" and lexeme.value == operator
+
+
+def parse_query(query: str) -> Node:
+    """The query as a tree of words, phrases and operators; QueryError when it is malformed."""
+    try:
+        lexemes = _lex(query)
+        if not lexemes:
+            raise QueryError("nothing to search for")
+        return _Parser(lexemes).parse()
+    except QueryError as exc:
+        raise QueryError(f"cannot search for {query!r}: {exc}") from None
+
+
+def _fts_string(tokens: Sequence[str], prefix: bool) -> str:
+    escaped = " ".join(tokens).replace('"', '""')
+    return f'"{escaped}"' + (" *" if prefix else "")
+
+
+def _leaf_to_fts(leaf: Leaf) -> str:
+    """A word or phrase as FTS5 phrases over the search form (ANDed where adjacency is lost)."""
+    segs = list(segments(leaf.text))
+    pieces: list[str] = []
+    tokens: list[str] = []
+    for n, seg in enumerate(segs):
+        if seg.cjk and len(seg.form) == 1 and n == 0 and len(segs) > 1:
+            # In the text this character may end a longer run, whose last token is a bigram
+            # ending in it: no phrase can say "a token ending in", so it is sought on its own.
+            pieces.append(_fts_string([seg.form], prefix=False))
+        elif seg.cjk and len(seg.form) > 1:
+            tokens.extend(seg.form[i : i + 2] for i in range(len(seg.form) - 1))
+        else:
+            tokens.append(seg.form)
+    last = segs[-1]
+    if last.cjk and len(last.form) == 1 and len(segs) > 1:
+        # The text's run may go on after this character: its first token is then a bigram
+        # starting with it, which a prefix matches.
+        prefix = True
+    else:
+        prefix = leaf.prefix and not last.cjk
+    if tokens:
+        pieces.append(_fts_string(tokens, prefix))
+    return pieces[0] if len(pieces) == 1 else "(" + " AND ".join(pieces) + ")"
+
+
+def _to_fts(node: Node) -> str:
+    if isinstance(node, Leaf):
+        return _leaf_to_fts(node)
+    if node.operator == "NOT":
+        # Nested explicitly: a NOT b NOT c is a without b and without c.
+        first, *rest = node.parts
+        expression = _to_fts(first)
+        for part in rest:
+            expression = f"({expression} NOT {_to_fts(part)})"
+        return expression
+    return "(" + f" {node.operator} ".join(_to_fts(part) for part in node.parts) + ")"
+
+
+def fts_query(query: str) -> str:
+    """The FTS5 MATCH expression for a user's query; QueryError when the query is malformed."""
+    return _to_fts(parse_query(query))
+
+
+# --- searching -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    """An article that matched: score is relevance (higher is better), snippet marks the match."""
+
+    id: str
+    source: str
+    lang: str
+    published_at: str | None
+    title: str
+    snippet: str
+    score: float
+
+
+# Markers for highlight(): control characters never occur in a search form.
+_OPEN, _CLOSE = "\x01", "\x02"
+SNIPPET_WIDTH = {"zh": 80}  # characters; Chinese characters are twice as wide as Latin ones
+DEFAULT_SNIPPET_WIDTH = 160
+
+
+def search(
+    db: sqlite_utils.Database,
+    query: str,
+    *,
+    source: str | Sequence[str] | None = None,
+    lang: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = 20,
+    marks: tuple[str, str] = ("[", "]"),
+) -> list[Hit]:
+    """The articles matching query, most relevant first, each with a snippet of the match.
+
+    ``since`` and ``until`` are days of publication (both included); ``marks`` go around
+    every match in the snippet. Raises QueryError for a query the syntax rejects.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    match = fts_query(query)
+    where, params = _filters(source, lang, since, until)
+    sql = (
+        f"SELECT {TABLE}.rowid, {TABLE}.rank FROM {TABLE} "
+        f"JOIN articles a ON a.rowid = {TABLE}.rowid "
+        f"WHERE {TABLE} MATCH ?{where} "
+        f"ORDER BY {TABLE}.rank, a.published_at DESC, a.rowid LIMIT ?"
+    )
+    try:
+        # One read transaction: the hits' snippets come from the snapshot that ranked them.
+        with db.atomic():
+            ranked = db.execute(sql, [match, *params, limit]).fetchall()
+            return [_hit(db, match, rowid, rank, marks) for rowid, rank in ranked]
+    except sqlite3.OperationalError as exc:
+        # The parser only writes valid FTS5; should SQLite still refuse, say so in one line.
+        if str(exc).startswith("fts5:"):
+            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+        raise
+
+
+def _filters(
+    source: str | Sequence[str] | None,
+    lang: str | None,
+    since: date | None,
+    until: date | None,
+) -> tuple[str, list[object]]:
+    clauses: list[str] = []
+    params: list[object] = []
+    sources = [source] if isinstance(source, str) else list(source or [])
+    if sources:
+        clauses.append(f"a.source IN ({', '.join('?' * len(sources))})")
+        params.extend(sources)
+    if lang:
+        clauses.append("a.lang = ?")
+        params.append(lang)
+    # published_at is ISO 8601 in Hong Kong time (or a bare day), so days compare as text.
+    if since:
+        clauses.append("a.published_at >= ?")
+        params.append(since.isoformat())
+    if until:
+        clauses.append("a.published_at < ?")
+        params.append((until + timedelta(days=1)).isoformat())
+    return "".join(f" AND {clause}" for clause in clauses), params
+
+
+_HIT_SQL = (
+    "SELECT a.id, a.source, a.lang, a.published_at, a.title, a.body_text, "
+    + ", ".join(f"highlight({TABLE}, {n}, ?, ?)" for n in range(len(COLUMNS)))
+    + f" FROM {TABLE} JOIN articles a ON a.rowid = {TABLE}.rowid "
+    f"WHERE {TABLE} MATCH ? AND {TABLE}.rowid = ?"
+)
+
+
+def _hit(
+    db: sqlite_utils.Database, match: str, rowid: int, rank: float, marks: tuple[str, str]
+) -> Hit:
+    row = db.execute(_HIT_SQL, [*(_OPEN, _CLOSE) * len(COLUMNS), match, rowid]).fetchone()
+    article_id, source, lang, published_at, title, body, *marked = row
+    title, body = title or "", body or ""
+    width = SNIPPET_WIDTH.get(lang, DEFAULT_SNIPPET_WIDTH)
+    body_spans = _spans(body, marked[1], marked[3])
+    if body_spans:
+        snippet = excerpt(body, body_spans, width, marks)
+    elif title_spans := _spans(title, marked[0], marked[2]):
+        snippet = excerpt(title, title_spans, width, marks)
+    else:
+        snippet = excerpt(body, [], width, marks)
+    # bm25 is negative, more so for better matches.
+    return Hit(article_id, source, lang, published_at, title, snippet, -rank)
+
+
+def _spans(text: str, marked_words: str, marked_chars: str) -> list[Span]:
+    """The spans of text whose tokens highlight() marked in its two columns."""
+    word_count, word_tokens = _marked_tokens(marked_words)
+    char_count, char_tokens = _marked_tokens(marked_chars)
+    # The first matches are enough to place a snippet; a common word can have thousands.
+    spans, words, chars = token_spans(text, word_tokens[:_MAX_MARKS], char_tokens[:_MAX_MARKS])
+    if (words, chars) != (word_count, char_count):
+        return []  # indexed from another text or form: reindex() mends it
+    return spans
+
+
+_MAX_MARKS = 200
+_MARKED = re.compile(f"{_OPEN}[^{_CLOSE}]*{_CLOSE}")
+
+
+def _marked_tokens(highlighted: str) -> tuple[int, list[int]]:
+    """How many space-separated tokens a highlighted index form has, and which are marked."""
+    count = highlighted.count(" ") + 1 if highlighted else 0
+    marked: list[int] = []
+    position = before = 0
+    for match in _MARKED.finditer(highlighted):
+        # Markers hold no spaces, so the spaces before a mark number the tokens before it.
+        before += highlighted.count(" ", position, match.start())
+        last = before + highlighted.count(" ", match.start(), match.end())
+        marked.extend(range(max(before, marked[-1] + 1 if marked else 0), last + 1))
+        before, position = last, match.end()
+    return count, marked
+
+
+def _merge(text: str, spans: Iterable[Span]) -> list[Span]:
+    """Overlapping spans (bigrams) as one, and spans only whitespace apart (a phrase) too."""
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and (start <= merged[-1][1] or text[merged[-1][1] : start].isspace()):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def excerpt(text: str, spans: Iterable[Span], width: int, marks: tuple[str, str]) -> str:
+    """About width characters of text around the densest group of spans, each one marked."""
+    merged = _merge(text, spans)
+    start, end = _window(text, merged, width)
+    out = ["…" if start > 0 else ""]
+    position = start
+    for span_start, span_end in merged:
+        a, b = max(span_start, start), min(span_end, end)
+        if a >= b:
+            continue
+        out += [text[position:a], marks[0], text[a:b], marks[1]]
+        position = b
+    out += [text[position:end], "…" if end < len(text) else ""]
+    return _SPACE.sub(" ", "".join(out)).strip()
+
+
+def _window(text: str, spans: list[Span], width: int) -> Span:
+    """The part of text to show: the most spans that fit in width, with some context first."""
+    if not spans:
+        return 0, _word_end(text, min(len(text), width), width // 2)
+    best, best_count, j = 0, 0, 0
+    for i, (first, _) in enumerate(spans):
+        j = max(j, i)
+        while j + 1 < len(spans) and spans[j + 1][1] - first <= width:
+            j += 1
+        if j - i + 1 > best_count:
+            best, best_count = i, j - i + 1
+    first, last = spans[best][0], spans[best + best_count - 1][1]
+    start = max(0, first - max(0, width - (last - first)) // 3)
+    end = min(len(text), max(last, start + width))
+    return _word_start(text, start, first), _word_end(text, end, last)
+
+
+_LATIN_WORD_CHAR = re.compile(rf"[^\W_{_CJK}]")
+
+
+def _inside_word(text: str, position: int) -> bool:
+    """Whether position falls between two characters of one Latin word (CJK has no words)."""
+    return (
+        0 < position < len(text)
+        and _LATIN_WORD_CHAR.match(text, position - 1) is not None
+        and _LATIN_WORD_CHAR.match(text, position) is not None
+    )
+
+
+def _word_start(text: str, start: int, limit: int) -> int:
+    """Move start forward past a cut word (never beyond limit)."""
+    while start < limit and _inside_word(text, start):
+        start += 1
+    return start
+
+
+def _word_end(text: str, end: int, floor: int) -> int:
+    """Move end back before a cut word (never below floor)."""
+    while end > floor and _inside_word(text, end):
+        end -= 1
+    return end
