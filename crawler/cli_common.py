@@ -5,9 +5,12 @@ Commands live in modules of their own (``cli_*.py``) and are registered on the g
 
 from __future__ import annotations
 
+from datetime import date
 from typing import NoReturn
 
 import click
+
+from crawler.dates import parse_day
 
 DEFAULT_DB = "data/archive.db"
 
@@ -26,3 +29,13 @@ db_option = click.option(
 def usage_error(message: str) -> NoReturn:
     """Stop with a usage error: one line, exit status 2."""
     raise click.UsageError(message)
+
+
+def day_option(option: str, value: str | None) -> date | None:
+    """A day given to an option such as --since, or a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        return parse_day(value)
+    except ValueError as exc:
+        usage_error(f"{option}: {exc}")

@@ -21,8 +21,7 @@ from typing import Any, BinaryIO, Protocol
 import click
 import sqlite_utils
 
-from crawler.cli_common import db_option, usage_error
-from crawler.dates import parse_day
+from crawler.cli_common import day_option, db_option, usage_error
 from crawler.extract.dispatch import known_sources
 from pipelines.archive import open_archive
 
@@ -236,15 +235,6 @@ def output(out: str | None) -> Iterator[TextSink]:
         raise
 
 
-def _day(option: str, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return parse_day(value)
-    except ValueError as exc:
-        usage_error(f"{option}: {exc}")
-
-
 def _check_out(out: str | None) -> None:
     if out is None:
         return
@@ -305,7 +295,7 @@ def export(
     unknown = [s for s in sources if s not in available]
     if unknown:
         usage_error(f"unknown source {unknown[0]!r} (available: {', '.join(available)})")
-    first, last = _day("--since", since), _day("--until", until)
+    first, last = day_option("--since", since), day_option("--until", until)
     if first and last and first > last:
         usage_error(f"--since {first} is after --until {last}")
     _check_out(out)

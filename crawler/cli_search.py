@@ -9,12 +9,10 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, astuple, fields
-from datetime import date
 
 import click
 
-from crawler.cli_common import db_option, usage_error
-from crawler.dates import parse_day
+from crawler.cli_common import day_option, db_option, usage_error
 from crawler.lock import crawl_lock
 from pipelines import search as full_text
 from pipelines.archive import open_archive
@@ -71,7 +69,7 @@ def search(
     if reindex:
         _reindex(db_path)
         return
-    first, last = _day("--since", since), _day("--until", until)
+    first, last = day_option("--since", since), day_option("--until", until)
     if first and last and first > last:
         usage_error(f"--since {first} is after --until {last}")
     try:
@@ -98,15 +96,6 @@ def search(
         except full_text.QueryError as exc:
             usage_error(str(exc))
     _print(hits, output_format)
-
-
-def _day(option: str, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return parse_day(value)
-    except ValueError as exc:
-        usage_error(f"{option}: {exc}")
 
 
 def _stdout_is_terminal() -> bool:
