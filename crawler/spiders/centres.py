@@ -13,26 +13,25 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
-import scrapy
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler import settings as project_settings
-from crawler.args import crawl_window, is_flag
 from crawler.config import SourceConfig, load_sources
 from crawler.extract import ExtractionError
 from crawler.extract.generic import extract_detail, native_id
 from crawler.extract.listing import detail_links, next_page
 from crawler.extract.wordpress import api_page_url, article_from_api, articles_from_feed, feed_url
 from crawler.items import Article, NotModified
-from crawler.seen import Seen, SeenState, conditional_request, with_validators
+from crawler.seen import Seen, conditional_request, with_validators
+from crawler.spiders.base import ArchiveSpider
 
 logger = logging.getLogger(__name__)
 
 API_REFUSED = [400, 401, 403, 404, 405, 410, 500, 501, 502, 503]
 
 
-class CentreSpider(scrapy.Spider):
+class CentreSpider(ArchiveSpider):
     """Base of the config-built spiders: listing pages, detail pages, what is new.
 
     Without ``since``/``until`` a crawl is incremental: it reads the newest listing pages (or
@@ -42,46 +41,15 @@ class CentreSpider(scrapy.Spider):
 
     config: ClassVar[SourceConfig]
 
-    def __init__(
-        self,
-        since: str | None = None,
-        until: str | None = None,
-        lang: str | None = None,
-        days: str | None = None,
-        refresh: str | bool | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        window = crawl_window(since=since, until=until, lang=lang, days=days)
-        self.incremental = not (since or until or days)
-        self.refresh = is_flag(refresh)
-        self.days = {d.isoformat() for d in window.days}
-        self.first_day, self.last_day = window.days[0], window.days[-1]
-        self.langs = window.langs
-        self.arguments = window.arguments() | {
-            "incremental": self.incremental,
-            "refresh": self.refresh,
-        }
-        self.requested: set[str] = set()
-        self.seen: SeenState | None = None
-
-    def open_seen_state(self) -> SeenState:
-        """The archive's fetch state for this crawl (opened when the crawl starts)."""
-        self.seen = SeenState.for_crawl(self.settings, refresh=self.refresh)
-        return self.seen
-
-    def closed(self, reason: str) -> None:
-        if self.seen is not None:
-            self.seen.close()
+        self.days = {d.isoformat() for d in self.window.days}
+        self.first_day, self.last_day = self.window.days[0], self.window.days[-1]
+        self.langs = self.window.langs
 
     def item_id(self, url: str) -> str:
         """The archive id an item's URL maps to."""
         return f"{self.name}:{native_id(url, self.config)}"
-
-    @property
-    def _stats(self) -> Any:
-        assert self.crawler.stats is not None
-        return self.crawler.stats
 
     def emit(self, article: Article) -> Iterator[Article]:
         """Yield an item when it falls in the window; count how each field was extracted."""

@@ -7,21 +7,20 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-import scrapy
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.args import crawl_window, is_flag
 from crawler.extract import ExtractionError
 from crawler.extract.govhk import SOURCE, extract_release, feed_release_links, release_links
 from crawler.items import Article, ListingRead, NotModified
-from crawler.seen import Seen, SeenState, conditional_request, with_validators
+from crawler.seen import Seen, conditional_request, with_validators
+from crawler.spiders.base import ArchiveSpider
 from crawler.urls import ReleaseRef, govhk_feed_url, govhk_index_url, release_ref
 
 logger = logging.getLogger(__name__)
 
 
-class GovhkSpider(scrapy.Spider):
+class GovhkSpider(ArchiveSpider):
     """Hong Kong Government press releases (www.info.gov.hk/gia/general/), English and Chinese.
 
     Arguments: ``since``/``until`` (YYYY-MM-DD) backfill a range; without them the crawl is
@@ -33,28 +32,9 @@ class GovhkSpider(scrapy.Spider):
     name = "govhk"
     allowed_domains: ClassVar[list[str]] = ["www.info.gov.hk", "info.gov.hk"]
 
-    def __init__(
-        self,
-        since: str | None = None,
-        until: str | None = None,
-        lang: str | None = None,
-        days: str | None = None,
-        refresh: str | bool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.window = crawl_window(since=since, until=until, lang=lang, days=days)
-        self.incremental = not (since or until or days)
-        self.refresh = is_flag(refresh)
-        self.arguments = self.window.arguments() | {
-            "incremental": self.incremental,
-            "refresh": self.refresh,
-        }
-        self.requested: set[str] = set()
-        self.seen: SeenState | None = None
-
     async def start(self) -> AsyncIterator[Request]:
-        self.seen = SeenState.for_crawl(self.settings, refresh=self.refresh)
+        self.open_seen_state()
+        assert self.seen is not None
         if self.incremental:
             for lang in self.window.langs:
                 yield self._listing_request(govhk_feed_url(lang), self.parse_feed)
@@ -82,10 +62,6 @@ class GovhkSpider(scrapy.Spider):
     def _listing_request(self, url: str, callback: Any) -> Request:
         return Request(url, callback=callback, errback=self.index_failed,
                        meta={"handle_httpstatus_list": [404]})  # fmt: skip
-
-    def closed(self, reason: str) -> None:
-        if self.seen is not None:
-            self.seen.close()
 
     def parse_index(self, response: Response) -> Iterator[Request | ListingRead]:
         """Follow every release linked from a daily index page (found by URL pattern)."""
@@ -159,8 +135,3 @@ class GovhkSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         logger.error("Release %s failed: %s", request.url if request else "?", failure.value)
         self._stats.inc_value("hkarchive/release_failed")
-
-    @property
-    def _stats(self) -> Any:
-        assert self.crawler.stats is not None
-        return self.crawler.stats
