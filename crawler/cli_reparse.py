@@ -169,17 +169,10 @@ def run_reparse(
 
 def _link(db: sqlite_utils.Database, changed: list[str], report: ReparseReport) -> None:
     """Link the changed items into stories and translation pairs, as a crawl's end does."""
-    from pipelines.pairs import pair_releases
-    from pipelines.stories import link_stories
+    from pipelines.links import link_changed
 
-    try:
-        link_stories(db, changed)
-    except Exception as exc:  # the items are stored; `hkarchive story --relink` can redo this
-        report.problem(f"linking stories failed: {exc}")
-    try:
-        pair_releases(db, changed)
-    except Exception as exc:  # likewise: `hkarchive pairs --relink`
-        report.problem(f"pairing translations failed: {exc}")
+    for message, exc in link_changed(db, changed).failures:
+        report.problem(f"{message}: {exc}")
 
 
 def _finish(db: sqlite_utils.Database, report: ReparseReport, status: str) -> None:

@@ -24,8 +24,7 @@ from pipelines.archive import (
     upsert_article,
 )
 from pipelines.health import CoverageTally, run_health_values
-from pipelines.pairs import pair_releases
-from pipelines.stories import link_stories
+from pipelines.links import link_changed
 
 if TYPE_CHECKING:
     from typing import Self
@@ -138,31 +137,22 @@ class StorePipeline:
             self.changed_ids.append(item.id)
         return item
 
-    def _pair_translations(self) -> None:
-        """Pair this run's new and changed items with their translations; a failure is logged."""
+    def _link_changed(self) -> None:
+        """Link this run's new and changed items into stories and translation pairs; a failure
+        is logged as an error (and so counted)."""
         assert self.db is not None
-        try:
-            report = pair_releases(self.db, self.changed_ids)
-        except Exception:  # the items are stored; `hkarchive pairs --relink` can redo this
-            logger.exception("Pairing translations failed")
-            return
-        self._stats.set_value("hkarchive/translation_pairs", report.pairs)
-
-    def _link_stories(self) -> None:
-        """Link this run's new and changed items into stories; a failure is a counted error."""
-        assert self.db is not None
-        try:
-            report = link_stories(self.db, self.changed_ids)
-        except Exception:  # the items are stored; `hkarchive story --relink` can redo this
-            logger.exception("Linking stories failed")
-            return
-        self._stats.set_value("hkarchive/stories_linked_items", report.links)
+        linked = link_changed(self.db, self.changed_ids)
+        for message, exc in linked.failures:
+            logger.error("%s", message, exc_info=exc)
+        if linked.story_links is not None:
+            self._stats.set_value("hkarchive/stories_linked_items", linked.story_links)
+        if linked.translation_pairs is not None:
+            self._stats.set_value("hkarchive/translation_pairs", linked.translation_pairs)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.db is None or self.run_id is None:
             return
-        self._link_stories()
-        self._pair_translations()
+        self._link_changed()
         stats = self._stats.get_stats()
         errors = int(stats.get("log_count/ERROR", 0))
         finish_run(
