@@ -259,12 +259,14 @@ def start_run(db: sqlite_utils.Database, spider: str, arguments: dict[str, Any],
         return int(table.last_pk or 0)
 
 
-def recover_interrupted(db: sqlite_utils.Database, pid: int) -> list[str]:
-    """Mark runs left "running" by dead processes as interrupted; returns their items' ids.
+def recover_interrupted(db: sqlite_utils.Database, pid: int) -> tuple[list[int], list[str]]:
+    """Runs left "running" by dead processes, and their items' ids; writes nothing.
 
     Called by a crawl holding the archive's lock, so any other process's running row is a
     crawl that was killed. Its items were stored one transaction each, but the story links a
-    crawl makes at its end were never made: the caller links them.
+    crawl makes at its end were never made: the caller links them, then marks the runs
+    interrupted (`mark_interrupted`). A caller killed before that leaves them running, so the
+    next crawl links them again: marking them at once would lose them to a second kill.
     """
     with db.atomic():
         runs = [
@@ -275,14 +277,22 @@ def recover_interrupted(db: sqlite_utils.Database, pid: int) -> list[str]:
             )
         ]
         if not runs:
-            return []
+            return [], []
         marks = ", ".join("?" * len(runs))
         ids = [
             row[0]
             for row in db.execute(f"SELECT id FROM articles WHERE last_run_id IN ({marks})", runs)
         ]
+    return runs, ids
+
+
+def mark_interrupted(db: sqlite_utils.Database, runs: list[int]) -> None:
+    """Mark killed runs whose items are now linked as interrupted."""
+    if not runs:
+        return
+    with db.atomic():
+        marks = ", ".join("?" * len(runs))
         db.execute(f"UPDATE crawl_runs SET status = 'interrupted' WHERE id IN ({marks})", runs)
-    return ids
 
 
 def record_listing(

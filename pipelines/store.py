@@ -16,6 +16,7 @@ from crawler.lock import ArchiveLock, LockError, LockHeld
 from crawler.seen import crawl_clock
 from pipelines.archive import (
     finish_run,
+    mark_interrupted,
     open_archive,
     record_listing,
     recover_interrupted,
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Killed runs whose items a spider of this process is linking: the other spiders of the same
+# `hkarchive crawl` leave them to it rather than link them again.
+_RECOVERING: set[int] = set()
+
 
 class StorePipeline:
     """Writes each item in its own transaction, so a crash never leaves half an item behind.
@@ -51,6 +56,7 @@ class StorePipeline:
         self.changed_ids: list[str] = []
         self.coverage = CoverageTally()
         self.lock: ArchiveLock | None = None
+        self.recovered_runs: list[int] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -72,8 +78,10 @@ class StorePipeline:
         self.run_id = start_run(self.db, spider.name, arguments, hk_now().isoformat())
         self._stats.set_value("hkarchive/run_id", self.run_id)
         self._record_pid()
-        recovered = recover_interrupted(self.db, os.getpid())
-        if recovered:
+        runs, recovered = recover_interrupted(self.db, os.getpid())
+        self.recovered_runs = [run for run in runs if run not in _RECOVERING]
+        if self.recovered_runs:
+            _RECOVERING.update(self.recovered_runs)
             logger.warning(
                 "Earlier crawls were interrupted: linking their %d items", len(recovered)
             )
@@ -137,9 +145,9 @@ class StorePipeline:
             self.changed_ids.append(item.id)
         return item
 
-    def _link_changed(self) -> None:
+    def _link_changed(self) -> bool:
         """Link this run's new and changed items into stories and translation pairs; a failure
-        is logged as an error (and so counted)."""
+        is logged as an error (and so counted). True when every step worked."""
         assert self.db is not None
         linked = link_changed(self.db, self.changed_ids)
         for message, exc in linked.failures:
@@ -148,11 +156,15 @@ class StorePipeline:
             self._stats.set_value("hkarchive/stories_linked_items", linked.story_links)
         if linked.translation_pairs is not None:
             self._stats.set_value("hkarchive/translation_pairs", linked.translation_pairs)
+        return not linked.failures
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.db is None or self.run_id is None:
             return
-        self._link_changed()
+        if self._link_changed():
+            # Only now: a crawl killed before this leaves them for the next one to link.
+            mark_interrupted(self.db, self.recovered_runs)
+            _RECOVERING.difference_update(self.recovered_runs)
         stats = self._stats.get_stats()
         errors = int(stats.get("log_count/ERROR", 0))
         finish_run(
