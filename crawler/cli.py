@@ -109,6 +109,8 @@ def run_crawls(
     if mirror:
         settings.update(mirror_overrides(mirror), priority="cmdline")
     settings.update(extra_settings or {}, priority="cmdline")
+    # HKARCHIVE_OVERRIDES (settings.py) wins over the mirror's settings too.
+    settings.update(settings.getdict("HKARCHIVE_OVERRIDES"), priority="cmdline")
     # The CLI holds the archive's lock for the whole process; the store must not take it again.
     settings.set("HKARCHIVE_LOCK_HELD", held_by_this_process(db_path), priority="cmdline")
     with open_archive(db_path) as db:

@@ -114,3 +114,21 @@ class NotModified:
     def id(self) -> str:
         """The archived item's primary key, ``source:native_id``."""
         return f"{self.source}:{self.native_id}"
+
+
+@dataclass
+class FetchFailed:
+    """A page that could not be archived in this run: not fetched, or fetched but unreadable.
+
+    ``kind`` says how it failed (see crawler/failures.py: ``http``, ``timeout``, ``connection``,
+    ``truncated``, ``oversize``, ``redirect``, ``offsite``, ``robots``, ``fetch``, or ``parse``
+    for a page fetched but quarantined); ``role`` whether it is a listing page or an item's
+    page (``listing`` or ``item``), so that the next run knows how to ask for it again.
+    """
+
+    source: str
+    url: str
+    kind: str
+    error: str
+    role: str = "item"
+    item_id: str | None = None

@@ -30,6 +30,7 @@ from warcio.statusandheaders import StatusAndHeaders  # type: ignore[import-unty
 from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
 from crawler import __version__
+from crawler.charset import with_page_encoding
 from crawler.dates import hk_now
 from pipelines.archive import ArchiveError, open_archive
 
@@ -300,7 +301,9 @@ class StoredResponse:
     def response(self) -> Response:
         """The response as Scrapy built it for the spider: its class chosen by headers and body."""
         cls = responsetypes.from_args(headers=self.headers, url=self.url, body=self.body)
-        return cls(url=self.url, status=self.status, headers=self.headers, body=self.body)
+        response = cls(url=self.url, status=self.status, headers=self.headers, body=self.body)
+        # Decoded as the crawl decoded it (CharsetMiddleware), whatever charset was declared.
+        return with_page_encoding(response)
 
 
 def read_capture(path: Path, offset: int, length: int | None) -> StoredResponse:

@@ -18,6 +18,7 @@ from scrapy.http import Request, Response
 from crawler.dates import hk_now
 from crawler.items import Article
 from crawler.urls import index_day
+from pipelines.failures import Failure, failures_to_retry
 
 # SQLite's default limit on bound parameters is 999 in older builds.
 _BATCH = 500
@@ -132,6 +133,12 @@ class SeenState:
         )
         for row in rows:
             yield Seen(*row)
+
+    def failed(self, source: str, max_attempts: int) -> list[Failure]:
+        """The source's pages earlier runs could not archive, to ask for again."""
+        if self.conn is None:
+            return []
+        return failures_to_retry(self.conn, source, max_attempts)
 
     def close(self) -> None:
         """Release the read connection."""

@@ -3,11 +3,14 @@
 Environment overrides are read here and nowhere else: ``HKARCHIVE_DB`` (the archive),
 ``HKARCHIVE_MIRROR`` (fetch from a mirror instead of the live sites), ``HKARCHIVE_CONTACT``
 (the contact URL in the User-Agent), ``HKARCHIVE_SOURCES`` (a directory of extra source
-files) and ``HKARCHIVE_NOW`` (a frozen clock, for tests).
+files), ``HKARCHIVE_NOW`` (a frozen clock, for tests) and ``HKARCHIVE_OVERRIDES`` (a JSON object
+of settings applied last, e.g. ``{"DOWNLOAD_TIMEOUT": 1}``: tests shorten timeouts and retry
+delays with it).
 """
 
 from __future__ import annotations
 
+import json
 import os
 
 from crawler import __version__
@@ -39,7 +42,19 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 60
+# Transient failures (5xx, 429, timeouts, resets, bodies cut short) are retried 3 times within a
+# run, waiting 2 s, 4 s, 8 s (crawler/retry.py), or what a 429/503's Retry-After asks, up to
+# 2 minutes. What still fails goes to the failures table and is asked for again by later runs,
+# up to HKARCHIVE_FAILURE_MAX_ATTEMPTS runs in all.
 RETRY_TIMES = 3
+HKARCHIVE_RETRY_BACKOFF = 2.0
+HKARCHIVE_RETRY_BACKOFF_MAX = 60.0
+HKARCHIVE_RETRY_AFTER_MAX = 120.0
+HKARCHIVE_FAILURE_MAX_ATTEMPTS = 5
+# A press release is some 20-100 kB: a page over 10 MB is refused (and recorded as oversize).
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+REDIRECT_MAX_TIMES = 5
 COOKIES_ENABLED = False
 # No listening ports on a machine that crawls from cron.
 TELNETCONSOLE_ENABLED = False
@@ -54,7 +69,16 @@ ITEM_PIPELINES = {
 }
 # Responses are handled from high numbers to low: at 580 they are decompressed (590), after
 # redirects (600) and before retries (550), so every answer the site gave is kept.
-DOWNLOADER_MIDDLEWARES = {"crawler.rawarchive.RawArchiveMiddleware": 580}
+# The charset fix (570) sees them next and only sets how the body is decoded.
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retry.BackoffRetryMiddleware": 550,
+    "crawler.charset.CharsetMiddleware": 570,
+    "crawler.rawarchive.RawArchiveMiddleware": 580,
+    # Redirects to other sites fail the page; redirect loops end in a recorded failure.
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.redirects.GuardedRedirectMiddleware": 600,
+}
 EXTENSIONS = {"crawler.progress.ProgressExtension": 500}
 # Keep every response in WARC files beside the archive (hkarchive reparse reads them).
 HKARCHIVE_RAW_ARCHIVE = True
@@ -70,5 +94,10 @@ LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 30.0
 FEED_EXPORT_ENCODING = "utf-8"
 
+HKARCHIVE_OVERRIDES = json.loads(os.environ.get("HKARCHIVE_OVERRIDES") or "{}")
+if not isinstance(HKARCHIVE_OVERRIDES, dict):
+    raise ValueError("HKARCHIVE_OVERRIDES must be a JSON object of settings")
+
 if HKARCHIVE_MIRROR:
     globals().update(mirror_overrides(HKARCHIVE_MIRROR))
+globals().update(HKARCHIVE_OVERRIDES)

@@ -238,6 +238,31 @@ def _v7_search_index(db: sqlite_utils.Database) -> None:
     reindex(db)
 
 
+def _v8_failures(db: sqlite_utils.Database) -> None:
+    # Pages a run could not archive, one row per URL: not fetched after the run's retries, or
+    # fetched and quarantined (kind 'parse') because it could not be extracted or validated.
+    # Later runs of the source ask for them again until `attempts` reaches a cap; archiving
+    # the page deletes its row (pipelines/failures.py).
+    db.table("failures").create(
+        {
+            "url": str,
+            "source": str,
+            "role": str,
+            "item_id": str,
+            "kind": str,
+            "error": str,
+            "attempts": int,
+            "first_failed_at": str,
+            "last_tried_at": str,
+            "run_id": int,
+        },
+        pk="url",
+        not_null={"source", "role", "kind", "error", "attempts", "last_tried_at"},
+    )
+    db.table("failures").create_index(["source", "attempts"])
+    db.table("failures").create_index(["item_id"])
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_image_files_and_body_hash,
@@ -246,6 +271,7 @@ MIGRATIONS: list[Migration] = [
     _v5_listing_pages,
     _v6_translation_pairs,
     _v7_search_index,
+    _v8_failures,
 ]
 
 

@@ -11,7 +11,7 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
 from crawler.dates import hk_now
-from crawler.items import Article, ListingRead, NotModified
+from crawler.items import Article, FetchFailed, ListingRead, NotModified
 from crawler.lock import ArchiveLock, LockError, LockHeld
 from crawler.seen import crawl_clock
 from pipelines.archive import (
@@ -24,14 +24,17 @@ from pipelines.archive import (
     touch_article,
     upsert_article,
 )
+from pipelines.failures import clear_failure, record_failure
 from pipelines.health import CoverageTally, run_health_values
 from pipelines.links import link_changed
+from pipelines.validate import InvalidItem
 
 if TYPE_CHECKING:
     from typing import Self
 
     import sqlite_utils
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
     from scrapy.spiders import Spider
 
 logger = logging.getLogger(__name__)
@@ -46,6 +49,8 @@ class StorePipeline:
 
     Counts go to the crawl's stats as ``hkarchive/items_new``, ``…_updated``, ``…_unchanged``;
     when the spider closes they are written with the rest of the run to ``crawl_runs``.
+    Pages the run could not archive (``FetchFailed`` items, and items the validator dropped)
+    go to the ``failures`` table; archiving a page later deletes its row.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -62,6 +67,7 @@ class StorePipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         # Connected after spider_closed, so the run is recorded before another crawl may start.
         crawler.signals.connect(pipeline.release_lock, signal=signals.spider_closed)
         return pipeline
@@ -128,22 +134,53 @@ class StorePipeline:
         return crawl_clock(self.crawler.settings)
 
     def process_item(
-        self, item: Article | NotModified | ListingRead
-    ) -> Article | NotModified | ListingRead:
+        self, item: Article | NotModified | ListingRead | FetchFailed
+    ) -> Article | NotModified | ListingRead | FetchFailed:
         assert self.db is not None
+        if isinstance(item, FetchFailed):
+            self._record_failure(item)
+            return item
         if isinstance(item, ListingRead):
             record_listing(self.db, item, at=self.now(), run_id=self.run_id)
+            if item.status < 400:
+                clear_failure(self.db, url=item.url, item_id=None)
             return item
         if isinstance(item, NotModified):
             touch_article(self.db, item.id, seen_at=self.now(), run_id=self.run_id)
+            clear_failure(self.db, url=None, item_id=item.id)
             self._stats.inc_value("hkarchive/items_not_modified")
             return item
         outcome = upsert_article(self.db, item, seen_at=self.now(), run_id=self.run_id)
+        clear_failure(self.db, url=item.url, item_id=item.id)
         self.coverage.add(item)
         self._stats.inc_value(f"hkarchive/items_{outcome}")
         if outcome != "unchanged":
             self.changed_ids.append(item.id)
         return item
+
+    def _record_failure(self, failed: FetchFailed) -> None:
+        assert self.db is not None
+        attempts = record_failure(self.db, failed, at=self.now(), run_id=self.run_id)
+        self._stats.inc_value("hkarchive/failures_recorded")
+        self._stats.inc_value(f"hkarchive/failures_recorded/{failed.kind}")
+        logger.warning(
+            "Recorded failure of %s (%s, %s), attempt %d", failed.url, failed.kind, failed.error,
+            attempts,
+        )  # fmt: skip
+
+    def item_dropped(
+        self, item: Any, response: Response | None, exception: BaseException, spider: Spider
+    ) -> None:
+        """Quarantine the page of an item the validator refused: never stored half-filled."""
+        if not isinstance(exception, InvalidItem) or not isinstance(item, Article):
+            return
+        if self.db is None:
+            return
+        url = response.url if response is not None else item.url
+        self._stats.inc_value("hkarchive/validate_failed")
+        self._record_failure(
+            FetchFailed(item.source, url, "parse", str(exception), "item", item.id)
+        )
 
     def _link_changed(self) -> bool:
         """Link this run's new and changed items into stories and translation pairs; a failure

@@ -33,6 +33,10 @@ def problems(article: Article) -> list[str]:
     return found
 
 
+class InvalidItem(DropItem):
+    """An item dropped for failing the archive's invariants: the store quarantines its page."""
+
+
 class ValidatePipeline:
     """Drops (and so counts) items that fail the archive's invariants."""
 
@@ -41,7 +45,7 @@ class ValidatePipeline:
             return item  # fetch bookkeeping (ListingRead), not content
         found = problems(item)
         if found:
-            raise DropItem(
+            raise InvalidItem(
                 f"invalid item {item.id} ({item.url}): {'; '.join(found)}", log_level="ERROR"
             )
         return item

@@ -22,7 +22,8 @@ from crawler.extract import ExtractionError
 from crawler.extract.generic import extract_detail, native_id
 from crawler.extract.listing import detail_links, next_page
 from crawler.extract.wordpress import api_page_url, article_from_api, articles_from_feed, feed_url
-from crawler.items import Article, NotModified
+from crawler.failures import fetch_failed
+from crawler.items import Article, FetchFailed, NotModified
 from crawler.seen import Seen, conditional_request, with_validators
 from crawler.spiders.base import ArchiveSpider
 
@@ -36,7 +37,8 @@ class CentreSpider(ArchiveSpider):
 
     Without ``since``/``until`` a crawl is incremental: it reads the newest listing pages (or
     API pages) until one holds only archived items, whatever their dates; with them it keeps
-    the items published in that window.
+    the items published in that window. Every run also asks again for the pages earlier runs
+    could not archive (the failures table), whatever their dates.
     """
 
     config: ClassVar[SourceConfig]
@@ -51,10 +53,11 @@ class CentreSpider(ArchiveSpider):
         """The archive id an item's URL maps to."""
         return f"{self.name}:{native_id(url, self.config)}"
 
-    def emit(self, article: Article) -> Iterator[Article]:
-        """Yield an item when it falls in the window; count how each field was extracted."""
+    def emit(self, article: Article, *, anyday: bool = False) -> Iterator[Article]:
+        """Yield an item when it falls in the window (or `anyday`); count how each field was
+        extracted."""
         day = (article.published_at or "")[:10]
-        outside = not self.incremental and day not in self.days
+        outside = not self.incremental and not anyday and day not in self.days
         if outside or article.lang not in self.langs:
             self._stats.inc_value("hkarchive/items_outside_window")
             return
@@ -64,7 +67,29 @@ class CentreSpider(ArchiveSpider):
 
     def listing_requests(self) -> Iterator[Request]:
         for url in self.config.listing_urls:
-            yield Request(url, callback=self.parse_listing, errback=self.failed, meta={"page": 1})
+            yield self.listing_request(url, 1)
+
+    def listing_request(self, url: str, page: int) -> Request:
+        return Request(url, callback=self.parse_listing, errback=self.listing_failed,
+                       meta={"page": page})  # fmt: skip
+
+    def failed_again(self) -> Iterator[Request]:
+        """Requests for the pages earlier runs could not archive (under the attempts cap)."""
+        assert self.seen is not None
+        cap = self.settings.getint("HKARCHIVE_FAILURE_MAX_ATTEMPTS")
+        for failed in self.seen.failed(self.name, cap):
+            if failed.url in self.requested:
+                continue
+            self.requested.add(failed.url)
+            self._stats.inc_value("hkarchive/failures_retried")
+            if failed.role == "listing":
+                # Page 1 again would read the pages after it; a listing's later pages are
+                # listed anew by the pages before them.
+                yield self.listing_request(failed.url, self.config.max_pages)
+            else:
+                request = self.detail_request(failed.url, None)
+                request.meta["anyday"] = True
+                yield request
 
     def parse_listing(self, response: Response) -> Iterator[Request]:
         """Follow new (or due) detail links, then the next listing page while it can help.
@@ -100,31 +125,50 @@ class CentreSpider(ArchiveSpider):
         next_url = next_page(response, self.config)
         exhausted = (dated and dated_older == dated) or (self.incremental and links and not fresh)
         if next_url and page < self.config.max_pages and not exhausted:
-            yield Request(next_url, callback=self.parse_listing, errback=self.failed,
-                          meta={"page": page + 1})  # fmt: skip
+            yield self.listing_request(next_url, page + 1)
 
     def detail_request(self, url: str, seen: Seen | None) -> Request:
-        return conditional_request(url, seen, callback=self.parse_detail, errback=self.failed)
+        return conditional_request(
+            url, seen, callback=self.parse_detail, errback=self.detail_failed
+        )
 
-    def parse_detail(self, response: Response) -> Iterator[Article | NotModified]:
+    def parse_detail(self, response: Response) -> Iterator[Article | NotModified | FetchFailed]:
+        """Extract one item; a page that cannot be extracted is logged, counted and
+        quarantined (a FetchFailed of kind ``parse``)."""
         if response.status == 304:
             yield NotModified(self.name, native_id(response.url, self.config))
             return
-        if not isinstance(response, TextResponse):
-            logger.error("Detail page %s is not text", response.url)
-            return
-        try:
-            article = extract_detail(response, self.config)
-        except ExtractionError as exc:
-            logger.error("Cannot extract %s: %s", response.url, exc)
-            self._stats.inc_value("hkarchive/extract_failed")
-            return
-        yield from self.emit(with_validators(article, response))
+        reason = "not a text page"
+        if isinstance(response, TextResponse):
+            try:
+                article = extract_detail(response, self.config)
+            except ExtractionError as exc:
+                reason = str(exc)
+            else:
+                anyday = bool(response.meta.get("anyday"))
+                yield from self.emit(with_validators(article, response), anyday=anyday)
+                return
+        logger.error("Cannot extract %s: %s", response.url, reason)
+        self._stats.inc_value("hkarchive/extract_failed")
+        yield FetchFailed(
+            self.name, response.url, "parse", reason, "item", self.item_id(response.url)
+        )
 
-    def failed(self, failure: Failure) -> None:
+    def listing_failed(self, failure: Failure) -> Iterator[FetchFailed]:
+        yield from self.failed(failure, role="listing")
+
+    def detail_failed(self, failure: Failure) -> Iterator[FetchFailed]:
+        yield from self.failed(failure, role="item")
+
+    def failed(self, failure: Failure, *, role: str = "item") -> Iterator[FetchFailed]:
         request = getattr(failure, "request", None)
         logger.error("%s failed: %s", request.url if request else "request", failure.value)
         self._stats.inc_value("hkarchive/request_failed")
+        failed = fetch_failed(self.name, failure, role=role)
+        if failed is not None:
+            if role == "item":
+                failed.item_id = self.item_id(failed.url)
+            yield failed
 
 
 class HtmlSpider(CentreSpider):
@@ -132,6 +176,8 @@ class HtmlSpider(CentreSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         seen = self.open_seen_state()
+        for request in self.failed_again():
+            yield request
         for request in self.listing_requests():
             yield request
         if self.incremental:
@@ -149,6 +195,8 @@ class WordpressSpider(CentreSpider):
         # Revisits come through the API's newest pages, which carry every recent post in full:
         # reading a post by another route could differ in detail and look like a revision.
         self.open_seen_state()
+        for request in self.failed_again():
+            yield request
         if self.config.api:
             yield self.api_request(1)
         else:

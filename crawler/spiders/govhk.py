@@ -12,7 +12,8 @@ from twisted.python.failure import Failure
 
 from crawler.extract import ExtractionError
 from crawler.extract.govhk import SOURCE, extract_release, feed_release_links, release_links
-from crawler.items import Article, ListingRead, NotModified
+from crawler.failures import fetch_failed
+from crawler.items import Article, FetchFailed, ListingRead, NotModified
 from crawler.seen import Seen, conditional_request, with_validators
 from crawler.spiders.base import ArchiveSpider
 from crawler.urls import ReleaseRef, govhk_feed_url, govhk_index_url, release_ref
@@ -26,7 +27,8 @@ class GovhkSpider(ArchiveSpider):
     Arguments: ``since``/``until`` (YYYY-MM-DD) backfill a range; without them the crawl is
     incremental: the RSS feeds, the index pages of yesterday and today, and the archived
     releases due for a revisit. ``lang`` (en, zh or all), ``days`` (comma-separated days
-    instead of a range), ``refresh`` (fetch archived releases again).
+    instead of a range), ``refresh`` (fetch archived releases again). Every run also asks again
+    for the pages earlier runs could not archive (the failures table).
     """
 
     name = "govhk"
@@ -37,7 +39,9 @@ class GovhkSpider(ArchiveSpider):
         assert self.seen is not None
         if self.incremental:
             for lang in self.window.langs:
-                yield self._listing_request(govhk_feed_url(lang), self.parse_feed)
+                yield self._listing_request(
+                    govhk_feed_url(lang), self.parse_feed, errback=self.feed_failed
+                )
         days = self.window.days
         if self.incremental:
             # Yesterday and today by the crawl's clock, which tests may freeze.
@@ -48,6 +52,8 @@ class GovhkSpider(ArchiveSpider):
         urls = [govhk_index_url(day, lang) for day in reversed(days) for lang in self.window.langs]
         settled = self.seen.settled(urls)
         self._stats.inc_value("hkarchive/index_settled_skipped", len(settled))
+        for request in self._failed_again(set(urls) - settled):
+            yield request
         for url in urls:
             if url not in settled:
                 yield self._listing_request(url, self.parse_index)
@@ -59,8 +65,23 @@ class GovhkSpider(ArchiveSpider):
                     self._stats.inc_value("hkarchive/revisits")
                     yield self._release_request(ref, seen)
 
-    def _listing_request(self, url: str, callback: Any) -> Request:
-        return Request(url, callback=callback, errback=self.index_failed,
+    def _failed_again(self, listed: set[str]) -> Iterator[Request]:
+        """Requests for the pages earlier runs could not archive (under the attempts cap)."""
+        assert self.seen is not None
+        cap = self.settings.getint("HKARCHIVE_FAILURE_MAX_ATTEMPTS")
+        for failed in self.seen.failed(SOURCE, cap):
+            ref = release_ref(failed.url)
+            if failed.role == "listing" and failed.url not in listed:
+                yield self._listing_request(failed.url, self.parse_index)
+            elif failed.role == "item" and ref and ref.native_id not in self.requested:
+                self.requested.add(ref.native_id)
+                yield self._release_request(ref, None)
+            else:
+                continue
+            self._stats.inc_value("hkarchive/failures_retried")
+
+    def _listing_request(self, url: str, callback: Any, errback: Any = None) -> Request:
+        return Request(url, callback=callback, errback=errback or self.index_failed,
                        meta={"handle_httpstatus_list": [404]})  # fmt: skip
 
     def parse_index(self, response: Response) -> Iterator[Request | ListingRead]:
@@ -110,28 +131,46 @@ class GovhkSpider(ArchiveSpider):
             ref.url, seen, callback=self.parse_release, errback=self.release_failed
         )
 
-    def parse_release(self, response: Response) -> Iterator[Article | NotModified]:
-        """Extract one release; a page that cannot be extracted is logged and counted."""
+    def parse_release(self, response: Response) -> Iterator[Article | NotModified | FetchFailed]:
+        """Extract one release; a page that cannot be extracted is logged, counted and
+        quarantined (a FetchFailed of kind ``parse``)."""
         ref = release_ref(response.url)
         if response.status == 304 and ref is not None:
             yield NotModified(SOURCE, ref.native_id)
             return
+        item_id = f"{SOURCE}:{ref.native_id}" if ref else None
         if not isinstance(response, TextResponse):
             logger.error("Release %s is not text", response.url)
+            self._stats.inc_value("hkarchive/extract_failed")
+            yield FetchFailed(SOURCE, response.url, "parse", "not a text page", "item", item_id)
             return
         try:
             article = extract_release(response)
         except ExtractionError as exc:
             logger.error("Cannot extract %s: %s", response.url, exc)
             self._stats.inc_value("hkarchive/extract_failed")
+            yield FetchFailed(SOURCE, response.url, "parse", str(exc), "item", item_id)
             return
         yield with_validators(article, response)
 
-    def index_failed(self, failure: Failure) -> None:
-        logger.error("Index page failed: %s", failure.getErrorMessage())
+    def feed_failed(self, failure: Failure) -> None:
+        """A feed that failed is not recorded: every incremental run reads the feeds anyway."""
+        logger.error("Feed failed: %s", failure.getErrorMessage())
         self._stats.inc_value("hkarchive/index_failed")
 
-    def release_failed(self, failure: Failure) -> None:
+    def index_failed(self, failure: Failure) -> Iterator[FetchFailed]:
+        logger.error("Index page failed: %s", failure.getErrorMessage())
+        self._stats.inc_value("hkarchive/index_failed")
+        failed = fetch_failed(SOURCE, failure, role="listing")
+        if failed is not None:
+            yield failed
+
+    def release_failed(self, failure: Failure) -> Iterator[FetchFailed]:
         request = getattr(failure, "request", None)
         logger.error("Release %s failed: %s", request.url if request else "?", failure.value)
         self._stats.inc_value("hkarchive/release_failed")
+        failed = fetch_failed(SOURCE, failure, role="item")
+        if failed is not None:
+            ref = release_ref(failed.url)
+            failed.item_id = f"{SOURCE}:{ref.native_id}" if ref else None
+            yield failed
