@@ -70,7 +70,7 @@ def history(article_id: str, db_path: str) -> None:
 
     Example: hkarchive history govhk:P2022052500588
     """
-    with open_archive(db_path) as db:
+    with open_archive(db_path, create=False) as db:
         found = versions(db, article_id)
     if not found:
         usage_error(f"no article {article_id!r} in the archive")
