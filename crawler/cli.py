@@ -19,7 +19,7 @@ import click
 
 from crawler import __version__
 from crawler.args import LANG_CHOICES, crawl_window
-from crawler.cli_common import day_option, db_option, usage_error
+from crawler.cli_common import day_option, db_option, one_line, usage_error
 from crawler.cli_export import export
 from crawler.cli_health import check, runs
 from crawler.cli_history import history
@@ -450,23 +450,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except click.UsageError as exc:
-        click.echo(f"hkarchive: error: {exc.format_message()}", err=True)
+        click.echo(f"hkarchive: error: {one_line(exc.format_message())}", err=True)
         return 2
     except click.ClickException as exc:
-        click.echo(f"hkarchive: error: {exc.format_message()}", err=True)
+        click.echo(f"hkarchive: error: {one_line(exc.format_message())}", err=True)
         return 1
     except click.Abort:
         click.echo("hkarchive: interrupted", err=True)
         return 1
     except LockHeld as exc:
-        click.echo(f"hkarchive: error: {exc}", err=True)
+        click.echo(f"hkarchive: error: {one_line(str(exc))}", err=True)
         return EXIT_LOCKED
     except (ArchiveError, SourceConfigError, LockError) as exc:
-        click.echo(f"hkarchive: error: {exc}", err=True)
+        click.echo(f"hkarchive: error: {one_line(str(exc))}", err=True)
         return 1
     except sqlite3.Error as exc:
         # The archive went bad under a command (a torn page read mid-query, a full disk).
-        click.echo(f"hkarchive: error: the archive cannot be read or written: {exc}", err=True)
+        click.echo(
+            f"hkarchive: error: the archive cannot be read or written: {one_line(str(exc))}",
+            err=True,
+        )
         return 1
     return 0
 

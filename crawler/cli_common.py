@@ -5,6 +5,7 @@ Commands live in modules of their own (``cli_*.py``) and are registered on the g
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import NoReturn
 
@@ -39,3 +40,11 @@ def day_option(option: str, value: str | None) -> date | None:
         return parse_day(value)
     except ValueError as exc:
         usage_error(f"{option}: {exc}")
+
+
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def one_line(message: str) -> str:
+    """A message on one line (click puts each choice of a missing option on a line of its own)."""
+    return _LINE_BREAKS.sub(" ", message.strip())
