@@ -19,7 +19,7 @@ import click
 
 from crawler import __version__
 from crawler.args import LANG_CHOICES, crawl_window
-from crawler.cli_common import day_option, db_option, one_line, usage_error
+from crawler.cli_common import day_option, db_option, one_line, printable, usage_error
 from crawler.cli_export import export
 from crawler.cli_health import check, runs
 from crawler.cli_history import history
@@ -335,7 +335,7 @@ def _print_archive_summary(db_path: str) -> None:
             click.echo(f"  {line}")
         click.echo(f"\nSample query (full-text search for 'InnoHK'):\n  {SAMPLE_QUERY}")
         for row in db.query(SAMPLE_QUERY):
-            click.echo(f"  {row['published_at']}  {row['lang']}  {row['title']}")
+            click.echo(f"  {row['published_at']}  {row['lang']}  {printable(row['title'])}")
         click.echo(
             f'\nTry: sqlite3 {db_path} "select published_at, title from articles '
             'order by published_at desc limit 10"'
@@ -427,7 +427,7 @@ def _format_story(story_id: int, members: Sequence[Any]) -> list[str]:
         via = f" (via {m.linked_to})" if m.linked_to not in (None, original) else ""
         lines.append(
             f"{m.role:<13}  {score:>5}  {m.source:<6}  {(m.published_at or '')[:10]:<10}  "
-            f"{m.title}  [{m.article_id}]{via}"
+            f"{printable(m.title)}  [{printable(m.article_id)}]{via}"
         )
     return lines
 
