@@ -30,7 +30,7 @@ from crawler.cli_serve import serve
 from crawler.config import SourceConfigError
 from crawler.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
 from crawler.mirror_settings import check_mirror_url
-from pipelines.archive import ArchiveError, check_creatable, open_archive
+from pipelines.archive import ArchiveError, check_creatable, check_writable, open_archive
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_MIRROR = PROJECT_ROOT / "tests" / "mirror"
@@ -134,6 +134,7 @@ def _check_archive(db_path: str) -> None:
     path = Path(db_path)
     try:
         if path.is_file() and path.stat().st_size > 0:
+            check_writable(path)
             open_archive(path).close()
             return
         check_creatable(path)

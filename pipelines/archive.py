@@ -85,6 +85,14 @@ def check_creatable(target: Path) -> None:
         raise ArchiveError(f"cannot create the archive at {target}: {existing} is not writable")
 
 
+def check_writable(target: Path) -> None:
+    """An ArchiveError unless the existing archive at target, and its folder (for the WAL, the
+    shared memory and the lock file), can be written by this process."""
+    for path in (target, target.absolute().parent):
+        if not os.access(path, os.W_OK):
+            raise ArchiveError(f"cannot write the archive {target}: {path} is read-only")
+
+
 def _check_is_archive(db: sqlite_utils.Database, target: Path) -> None:
     """Refuse a SQLite database of something else, before anything is written to it.
 

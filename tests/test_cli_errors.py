@@ -370,3 +370,29 @@ def test_a_corrupt_archive_through_the_shell(tmp_path: Path, archive_bytes: byte
         f"hkarchive: error: cannot use {db} as the archive: database disk image is malformed"
     ]
     assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize(("command", "code"), [("crawl", 2), ("demo", 2), ("reparse", 1)])
+def test_an_archive_this_user_cannot_write_is_refused_before_anything_is_written(
+    command: str,
+    code: int,
+    tmp_path: Path,
+    archive_bytes: bytes,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a read-only archive is to a user other than root, whom file modes do not stop."""
+    db = tmp_path / "archive.db"
+    db.write_bytes(archive_bytes)
+    real_access = os.access
+    monkeypatch.setattr(
+        os,
+        "access",
+        lambda path, mode, **kw: (
+            Path(path) != db if mode & os.W_OK else real_access(path, mode, **kw)
+        ),
+    )
+    before = snapshot(tmp_path)
+    result = run(capsys, *(READERS | WRITERS)[command], "--db", str(db))
+    assert_refused(result, code, f"cannot write the archive {db}")
+    assert snapshot(tmp_path) == before
