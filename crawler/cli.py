@@ -6,7 +6,9 @@ standard error and no traceback.
 
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ import click
 
 from crawler import __version__
 from crawler.args import LANG_CHOICES, crawl_window
-from crawler.cli_common import db_option, usage_error
+from crawler.cli_common import day_option, db_option, one_line, printable, usage_error
 from crawler.cli_export import export
 from crawler.cli_health import check, runs
 from crawler.cli_history import history
@@ -28,7 +30,7 @@ from crawler.cli_serve import serve
 from crawler.config import SourceConfigError
 from crawler.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
 from crawler.mirror_settings import check_mirror_url
-from pipelines.archive import ArchiveError, open_archive
+from pipelines.archive import ArchiveError, check_creatable, check_writable, open_archive
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_MIRROR = PROJECT_ROOT / "tests" / "mirror"
@@ -125,9 +127,19 @@ def run_crawls(
 
 
 def _check_archive(db_path: str) -> None:
-    """Open (create or migrate) the archive before crawling, so a bad path fails at once."""
+    """A usage error unless db_path is an archive, or a place where one can be created.
+
+    An existing archive is opened (and migrated); a new one (or an empty file, which becomes
+    one) is not created yet, so a crawl that stops on a later check (a mirror that is down)
+    leaves no file behind.
+    """
+    path = Path(db_path)
     try:
-        open_archive(db_path).close()
+        if path.is_file() and path.stat().st_size > 0:
+            check_writable(path)
+            open_archive(path).close()
+            return
+        check_creatable(path)
     except ArchiveError as exc:
         usage_error(str(exc))
 
@@ -142,6 +154,17 @@ def _check_mirror_reachable(url: str) -> None:
         socket.create_connection((parts.hostname, port), timeout=5).close()
     except OSError as exc:
         raise click.ClickException(f"cannot connect to the mirror at {url}: {exc}") from exc
+
+
+def _check_log_file(log_file: str) -> None:
+    """A usage error unless the log can be appended to: checked before anything is written."""
+    folder = Path(log_file).parent
+    if not folder.is_dir():
+        usage_error(f"--log-file {log_file}: no directory {folder}")
+    if not os.access(folder, os.W_OK) or (
+        Path(log_file).exists() and not os.access(log_file, os.W_OK)
+    ):
+        usage_error(f"--log-file {log_file}: cannot write there")
 
 
 def _log_level(verbose: bool, quiet: bool) -> str:
@@ -196,15 +219,20 @@ def crawl(
     unknown = [s for s in sources if s not in available]
     if unknown:
         usage_error(f"unknown source {unknown[0]!r} (available: {', '.join(available)})")
+    day_option("--since", since)
+    day_option("--until", until)
     try:
         crawl_window(since=since, until=until, lang=lang)
-        mirror = check_mirror_url(mirror) if mirror else None
+        mirror = check_mirror_url(mirror) if mirror is not None else None
     except ValueError as exc:
         usage_error(str(exc))
+    if log_file:
+        _check_log_file(log_file)
     _check_archive(db_path)
+    # Before the archive is created or locked, so a mirror that is down leaves nothing behind.
+    if mirror:
+        _check_mirror_reachable(mirror)
     with crawl_lock(db_path):
-        if mirror:
-            _check_mirror_reachable(mirror)
         spider_args = {"lang": lang, "refresh": "1" if refresh else ""}
         if since:
             spider_args["since"] = since
@@ -310,7 +338,7 @@ def _print_archive_summary(db_path: str) -> None:
             click.echo(f"  {line}")
         click.echo(f"\nSample query (full-text search for 'InnoHK'):\n  {SAMPLE_QUERY}")
         for row in db.query(SAMPLE_QUERY):
-            click.echo(f"  {row['published_at']}  {row['lang']}  {row['title']}")
+            click.echo(f"  {row['published_at']}  {row['lang']}  {printable(row['title'])}")
         click.echo(
             f'\nTry: sqlite3 {db_path} "select published_at, title from articles '
             'order by published_at desc limit 10"'
@@ -381,7 +409,8 @@ def _story_lines(db: Any, ident: str) -> list[str]:
     """The lines `hkarchive story ID` prints; a usage error when the archive has no such ID."""
     from pipelines.stories import find_story, story_members
 
-    story_id = find_story(db, ident)
+    # A story number beyond SQLite's integers names no story (and cannot be bound).
+    story_id = None if ident.isdigit() and len(ident) > 18 else find_story(db, ident)
     if story_id is not None:
         return _format_story(story_id, story_members(db, story_id))
     if (
@@ -401,7 +430,7 @@ def _format_story(story_id: int, members: Sequence[Any]) -> list[str]:
         via = f" (via {m.linked_to})" if m.linked_to not in (None, original) else ""
         lines.append(
             f"{m.role:<13}  {score:>5}  {m.source:<6}  {(m.published_at or '')[:10]:<10}  "
-            f"{m.title}  [{m.article_id}]{via}"
+            f"{printable(m.title)}  [{printable(m.article_id)}]{via}"
         )
     return lines
 
@@ -424,19 +453,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except click.UsageError as exc:
-        click.echo(f"hkarchive: error: {exc.format_message()}", err=True)
+        click.echo(f"hkarchive: error: {one_line(exc.format_message())}", err=True)
         return 2
     except click.ClickException as exc:
-        click.echo(f"hkarchive: error: {exc.format_message()}", err=True)
+        click.echo(f"hkarchive: error: {one_line(exc.format_message())}", err=True)
         return 1
     except click.Abort:
         click.echo("hkarchive: interrupted", err=True)
         return 1
     except LockHeld as exc:
-        click.echo(f"hkarchive: error: {exc}", err=True)
+        click.echo(f"hkarchive: error: {one_line(str(exc))}", err=True)
         return EXIT_LOCKED
     except (ArchiveError, SourceConfigError, LockError) as exc:
-        click.echo(f"hkarchive: error: {exc}", err=True)
+        click.echo(f"hkarchive: error: {one_line(str(exc))}", err=True)
+        return 1
+    except sqlite3.Error as exc:
+        # The archive went bad under a command (a torn page read mid-query, a full disk).
+        click.echo(
+            f"hkarchive: error: the archive cannot be read or written: {one_line(str(exc))}",
+            err=True,
+        )
         return 1
     return 0
 

@@ -5,6 +5,7 @@ Commands live in modules of their own (``cli_*.py``) and are registered on the g
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import NoReturn
 
@@ -39,3 +40,22 @@ def day_option(option: str, value: str | None) -> date | None:
         return parse_day(value)
     except ValueError as exc:
         usage_error(f"{option}: {exc}")
+
+
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def one_line(message: str) -> str:
+    """A message on one line (click puts each choice of a missing option on a line of its own)."""
+    return _LINE_BREAKS.sub(" ", message.strip())
+
+
+# Control characters (C0 but tab and newline, DEL, C1) in archived text could drive the
+# terminal it is printed to (an escape sequence in a fetched title can retitle the window or
+# write the clipboard). Only the bold marks search adds itself are kept.
+_CONTROL = re.compile(r"(\x1b\[(?:1|22)m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str | None) -> str:
+    """Archived (fetched) text made safe to print on a terminal: control characters removed."""
+    return _CONTROL.sub(lambda m: m[1] or "", text or "")

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from crawler.cli_common import db_option, usage_error
+from crawler.cli_common import db_option, printable, usage_error
 from pipelines.archive import open_archive
 
 
@@ -70,7 +70,7 @@ def history(article_id: str, db_path: str) -> None:
 
     Example: hkarchive history govhk:P2022052500588
     """
-    with open_archive(db_path) as db:
+    with open_archive(db_path, create=False) as db:
         found = versions(db, article_id)
     if not found:
         usage_error(f"no article {article_id!r} in the archive")
@@ -78,9 +78,9 @@ def history(article_id: str, db_path: str) -> None:
     for version in found:
         click.echo(
             f"  {version.label():<20} since {version.fetched_at}  "
-            f"{version.content_hash[:12]}  {version.title}"
+            f"{version.content_hash[:12]}  {printable(version.title)}"
         )
     for old, new in itertools.pairwise(found):
         click.echo("")
         for line in diff(old, new):
-            click.echo(line)
+            click.echo(printable(line))

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from crawler.cli_common import db_option, usage_error
+from crawler.cli_common import db_option, printable, usage_error
 from pipelines.archive import open_archive
 from pipelines.pairs import pair_counts, pair_releases
 
@@ -72,7 +72,7 @@ def _twin_lines(db: Any, ident: str) -> list[str]:
     title = db.execute("SELECT title FROM articles WHERE id = ?", [twin]).fetchone()[0]
     signals = json.loads(evidence or "{}")
     return [
-        f"{twin}  {title}",
+        f"{printable(twin)}  {printable(title)}",
         f"confidence {confidence:.4f}; agreed: {', '.join(signals.get('agreed', [])) or '-'}; "
         f"disagreed: {', '.join(signals.get('disagreed', [])) or '-'}",
     ]

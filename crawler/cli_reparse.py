@@ -25,7 +25,13 @@ from crawler.extract.dispatch import extract_items, known_sources
 from crawler.items import Article
 from crawler.lock import crawl_lock
 from crawler.rawarchive import CaptureError, archive_dir, read_capture
-from pipelines.archive import finish_run, open_archive, start_run, upsert_article
+from pipelines.archive import (
+    check_writable,
+    finish_run,
+    open_archive,
+    start_run,
+    upsert_article,
+)
 from pipelines.normalize import normalize_article
 from pipelines.validate import problems
 
@@ -230,10 +236,12 @@ def reparse(sources: tuple[str, ...], db_path: str) -> None:
         usage_error(f"unknown source {unknown[0]!r} (available: {', '.join(available)})")
     chosen = sorted(set(sources)) if sources else available
     # The archive's lock, as a crawl takes it: one writer at a time (LockHeld if another has it).
-    with open_archive(db_path, create=False) as db, crawl_lock(db_path):
-        report = run_reparse(
-            db, db_path, chosen, lambda line: click.echo(f"hkarchive: {line}", err=True)
-        )
+    with open_archive(db_path, create=False) as db:
+        check_writable(Path(db_path))  # a reparse writes: refused before the lock file is made
+        with crawl_lock(db_path):
+            report = run_reparse(
+                db, db_path, chosen, lambda line: click.echo(f"hkarchive: {line}", err=True)
+            )
     click.echo(report.summary())
     if report.captures == 0 and not report.errors:
         click.echo("no raw captures of these sources in the archive: crawl them first")

@@ -12,7 +12,7 @@ from dataclasses import asdict, astuple, fields
 
 import click
 
-from crawler.cli_common import day_option, db_option, usage_error
+from crawler.cli_common import day_option, db_option, printable, usage_error
 from crawler.lock import crawl_lock
 from pipelines import search as full_text
 from pipelines.archive import open_archive
@@ -124,5 +124,8 @@ def _print(hits: Sequence[full_text.Hit], output_format: str) -> None:
     else:
         for number, hit in enumerate(hits, start=1):
             day = (hit.published_at or "")[:10]
-            click.echo(f"{number:>2}. {day}  {hit.source}  {hit.lang}  {hit.title}  [{hit.id}]")
-            click.echo(f"    {hit.snippet}")
+            title, snippet = printable(hit.title), printable(hit.snippet)
+            click.echo(
+                f"{number:>2}. {day}  {hit.source}  {hit.lang}  {title}  [{printable(hit.id)}]"
+            )
+            click.echo(f"    {snippet}")

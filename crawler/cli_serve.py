@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from crawler.cli_common import db_option, usage_error
+from crawler.cli_common import db_option
 
 DATASETTE_DIR = Path(__file__).resolve().parent / "datasette"
 METADATA_FILE = DATASETTE_DIR / "metadata.yaml"
@@ -44,9 +44,13 @@ def inspect_archive(db_path: str) -> Archive:
     """Check that db_path is an archive, reading it without writing; a ClickException if not."""
     path = Path(db_path)
     if path.is_dir():
-        usage_error(f"cannot serve {path}: it is a directory")
+        # A runtime error, as every command that reads the archive reports a bad one.
+        raise click.ClickException(f"cannot serve {path}: it is a directory")
     if not path.is_file():
         raise click.ClickException(f"no archive at {path} (create one: hkarchive crawl or demo)")
+    # Reading a WAL archive creates its -wal and -shm files; a refused file is left as it was.
+    sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    absent = [p for p in sidecars if not p.exists()]
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -54,8 +58,10 @@ def inspect_archive(db_path: str) -> Archive:
         finally:
             conn.close()
     except sqlite3.Error as exc:
+        _remove_empty_wal(absent)
         raise click.ClickException(f"cannot read {path} as an archive: {exc}") from exc
     if "articles" not in tables:
+        _remove_empty_wal(absent)
         raise click.ClickException(f"{path} is not an hkarchive archive (no articles table)")
     media = path.parent / "media"
     return Archive(
@@ -64,6 +70,15 @@ def inspect_archive(db_path: str) -> Archive:
         search_table=SEARCH_TABLE if SEARCH_TABLE in tables else FALLBACK_SEARCH_TABLE,
         media_dir=media if media.is_dir() else None,
     )
+
+
+def _remove_empty_wal(created: list[Path]) -> None:
+    """Remove the -wal and -shm files a refused read created, if the -wal holds nothing."""
+    wal = next((p for p in created if p.name.endswith("-wal")), None)
+    if wal is not None and wal.exists() and wal.stat().st_size > 0:
+        return
+    for sidecar in created:
+        sidecar.unlink(missing_ok=True)
 
 
 def build_metadata(archive: Archive, shipped: dict[str, Any]) -> dict[str, Any]:

@@ -86,33 +86,50 @@ def hk_today() -> date:
     return hk_now().date()
 
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The days a command line may name. Every GovHK release is well inside; the bounds keep a day
+# plus or minus one (a window's edges) a valid date, so no arithmetic on a day can overflow.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 
 
 def parse_day(text: str) -> date:
     """Parse a day given on the command line: YYYY-MM-DD, or words such as "today", "3 days ago".
 
-    Relative words are read against today's date in Hong Kong. Raises ValueError naming the
-    input when it is not a day.
+    Relative words are read against today's date in Hong Kong; other text must name a whole
+    date (a bare "5" or "May 2024" is refused). Raises ValueError naming the input when it is
+    not a day from FIRST_DAY to LAST_DAY.
     """
     value = text.strip()
     if _ISO_DAY.fullmatch(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"invalid date {text!r}: no such day") from None
-    relative = dateparser.parse(
-        value,
-        languages=["en"],
-        settings={
-            "TIMEZONE": "Asia/Hong_Kong",
-            "RETURN_AS_TIMEZONE_AWARE": True,
-            "RELATIVE_BASE": hk_now().replace(tzinfo=None),
-        },
-    )
-    if relative is None:
+    else:
+        day = _words_day(value, text)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"invalid date {text!r}: use a day from {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
+def _words_day(value: str, text: str) -> date:
+    try:
+        parsed = dateparser.parse(
+            value,
+            languages=["en"],
+            settings={
+                "TIMEZONE": "Asia/Hong_Kong",
+                "RETURN_AS_TIMEZONE_AWARE": True,
+                "RELATIVE_BASE": hk_now().replace(tzinfo=None),
+                "REQUIRE_PARTS": ["day", "month", "year"],
+            },
+        )
+    except (ValueError, OverflowError):  # "10000 years ago" leaves datetime's range
+        parsed = None
+    if parsed is None:
         raise ValueError(f"invalid date {text!r}: use YYYY-MM-DD (or e.g. 'yesterday')")
-    return relative.astimezone(HKT).date()
+    return parsed.astimezone(HKT).date()
 
 
 def days_between(since: date, until: date) -> list[date]:

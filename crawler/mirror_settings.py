@@ -11,9 +11,15 @@ MIRROR_HANDLER = "crawler.mirror.MirrorDownloadHandler"
 
 def check_mirror_url(url: str) -> str:
     """The mirror base URL without a trailing slash; ValueError naming the URL if it is not one."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 -- reading it checks it: ValueError when out of range or not a number
+    except ValueError as exc:
+        raise ValueError(f"invalid mirror URL {url!r}: {str(exc).lower()}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"invalid mirror URL {url!r}: expected http://HOST[:PORT][/PATH]")
+    if any(c.isspace() or ord(c) < 32 for c in parts.netloc):
+        raise ValueError(f"invalid mirror URL {url!r}: the host holds a space or control character")
     if parts.query or parts.fragment:
         raise ValueError(f"invalid mirror URL {url!r}: no query or fragment allowed")
     return url.strip().rstrip("/")

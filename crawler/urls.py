@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, safe_url_string, url_query_cleaner
 
@@ -39,8 +39,13 @@ def absolute_url(base: str, href: str | None) -> str | None:
     href = href.strip()
     if not href or href.lower().startswith(_NOT_WEB):
         return None
-    url = _TRAILING_SPACE.sub("", safe_url_string(urljoin(base, href)))
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    try:
+        url = _TRAILING_SPACE.sub("", safe_url_string(urljoin(base, href)))
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- reading it checks it: a port out of range or not a number
+    except ValueError:  # "http://host:99999/", "http://[::1" on a page: not a link to follow
+        return None
+    return url if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 @dataclass(frozen=True)
@@ -62,14 +67,19 @@ def _folder_date(ym: str, d: str) -> date | None:
 def canonical_url(url: str) -> str:
     """The one form of a URL the archive stores: https, lower-case host, no display parameters.
 
-    The print version of a GovHK release maps to the release itself.
+    The print version of a GovHK release maps to the release itself. ValueError for a URL whose
+    port is not a port (absolute_url never returns one).
     """
-    url = url_query_cleaner(url.strip(), _DISPLAY_PARAMS, remove=True)
-    url = canonicalize_url(url, keep_fragments=False)
+    try:
+        url = url_query_cleaner(url.strip(), _DISPLAY_PARAMS, remove=True)
+        url = canonicalize_url(url, keep_fragments=False)
+    except ValueError:  # w3lib misreads an IPv6 host ("[::1]") as a port: keep the URL as given
+        url = urldefrag(url.strip())[0]
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     scheme = "https" if parts.scheme in ("http", "https") else parts.scheme
-    netloc = host if parts.port in (None, 80, 443) else f"{host}:{parts.port}"
+    bracketed = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    netloc = bracketed if parts.port in (None, 80, 443) else f"{bracketed}:{parts.port}"
     path = parts.path or "/"
     if host in GOVHK_HOSTS:
         netloc = GOVHK_HOST

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -39,6 +40,9 @@ def open_archive(path: str | Path, *, create: bool = True) -> sqlite_utils.Datab
         raise ArchiveError(f"cannot use {target} as the archive: it is a directory")
     if not create and not target.exists():
         raise ArchiveError(f"no archive at {target}")
+    _check_folder(target)
+    if not create and target.stat().st_size == 0:
+        raise ArchiveError(f"no archive at {target}: the file is empty")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(target, timeout=30)
@@ -46,6 +50,7 @@ def open_archive(path: str | Path, *, create: bool = True) -> sqlite_utils.Datab
         raise ArchiveError(f"cannot open the archive at {target}: {_reason(exc)}") from exc
     try:
         db = sqlite_utils.Database(conn)
+        _check_is_archive(db, target)
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
@@ -57,6 +62,49 @@ def open_archive(path: str | Path, *, create: bool = True) -> sqlite_utils.Datab
         conn.close()
         raise ArchiveError(f"cannot use {target}: {exc}") from exc
     return db
+
+
+def _check_folder(target: Path) -> None:
+    """An ArchiveError naming the first parent of target that exists but is not a folder."""
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ArchiveError(
+                    f"cannot use {target} as the archive: {parent} is a file, not a folder"
+                )
+            return
+
+
+def check_creatable(target: Path) -> None:
+    """An ArchiveError unless an archive could be created at target (without creating it)."""
+    if target.is_dir():
+        raise ArchiveError(f"cannot use {target} as the archive: it is a directory")
+    _check_folder(target)
+    existing = next(parent for parent in target.absolute().parents if parent.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ArchiveError(f"cannot create the archive at {target}: {existing} is not writable")
+
+
+def check_writable(target: Path) -> None:
+    """An ArchiveError unless the existing archive at target, and its folder (for the WAL, the
+    shared memory and the lock file), can be written by this process."""
+    for path in (target, target.absolute().parent):
+        if not os.access(path, os.W_OK):
+            raise ArchiveError(f"cannot write the archive {target}: {path} is read-only")
+
+
+def _check_is_archive(db: sqlite_utils.Database, target: Path) -> None:
+    """Refuse a SQLite database of something else, before anything is written to it.
+
+    Reading the schema also makes SQLite refuse a file that is not a database at all.
+    """
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and "articles" not in tables:
+        db.conn.close()
+        raise ArchiveError(
+            f"cannot use {target} as the archive: it is a SQLite database of something else "
+            "(no articles table)"
+        )
 
 
 def _reason(exc: BaseException) -> str:

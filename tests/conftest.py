@@ -12,10 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from scrapy.http import Headers, TextResponse
 from scrapy.responsetypes import responsetypes
 
 from crawler.mirror import MirrorServer
+
+# Property tests: bounded, and the same examples on every run (CI included), so a failure
+# can be reproduced; HYPOTHESIS_PROFILE=explore searches further with fresh examples.
+settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True, database=None)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TESTS = Path(__file__).resolve().parent
 REPO_ROOT = TESTS.parent

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from crawler.mirror import MirrorServer
+from pipelines.archive import open_archive
 from tests.conftest import MIRROR, Result, run_cli
 
 T0 = "2022-05-25T21:00:00+08:00"
@@ -130,6 +131,7 @@ def test_refresh_fetches_what_is_not_due_and_one_change_makes_one_version(
 
 
 def test_history_of_an_unknown_item_is_a_usage_error(tmp_path: Path) -> None:
+    open_archive(tmp_path / "a.db").close()  # history reads an archive; it never creates one
     result = run_cli("history", "govhk:nope", "--db", str(tmp_path / "a.db"))
     assert result.code == 2
     assert "no article 'govhk:nope'" in result.stderr

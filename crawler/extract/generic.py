@@ -29,7 +29,14 @@ from crawler.config import SourceConfig
 from crawler.dates import format_hk, parse_hk_datetime
 from crawler.extract import ExtractionError
 from crawler.extract.sanitize import sanitize_html
-from crawler.extract.text import element_text, html_to_text, script_language, squash, to_html
+from crawler.extract.text import (
+    element_text,
+    html_to_text,
+    script_language,
+    squash,
+    to_html,
+    xml_safe,
+)
 from crawler.items import Article, Photo
 
 IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|bmp|tiff?)$", re.IGNORECASE)
@@ -323,7 +330,7 @@ def body_text_of(el: html.HtmlElement, title: str = "") -> str:
 
 def body_from_fragment(fragment: str, base_url: str) -> tuple[str, str, list[Photo]]:
     """(body_html, body_text, photos) of an HTML fragment such as a feed's or API's content."""
-    root = html.fragment_fromstring(fragment or "<p></p>", create_parent="div")
+    root = html.fragment_fromstring(xml_safe(fragment) or "<p></p>", create_parent="div")
     cleaned = clean_body_element(root, base_url)
     return sanitize_html(to_html(cleaned)), body_text_of(cleaned), list(photos_in(cleaned))
 

@@ -131,8 +131,30 @@ def element_text(el: html.HtmlElement) -> str:
     return clean_text(_inner_text(el))
 
 
+# Characters lxml refuses in a string it parses (XML 1.0 allows none of them): control
+# characters but tab and line breaks, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+_CHAR_REF = re.compile(r"&#(?:([0-9]{1,7})|[xX]([0-9a-fA-F]{1,6}));?")
+
+
+def _drop_unparseable_ref(ref: re.Match[str]) -> str:
+    code = int(ref[1]) if ref[1] is not None else int(ref[2], 16)
+    return "" if code < 0x110000 and _NOT_XML.match(chr(code)) else ref[0]
+
+
+def xml_safe(text: str) -> str:
+    """Text without the characters lxml cannot parse (written as such or as "&#1;"), which no
+    page shows anyway."""
+    if "&#" in text:
+        text = _CHAR_REF.sub(_drop_unparseable_ref, text)
+    return _NOT_XML.sub("", text)
+
+
 def html_to_text(fragment: str) -> str:
     """The readable text of an HTML fragment."""
+    fragment = xml_safe(fragment)
     if not fragment.strip():
         return ""
     root = html.fragment_fromstring(fragment, create_parent="div")

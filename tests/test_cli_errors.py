@@ -1,0 +1,398 @@
+"""Bad command-line input, for every command: one line naming the problem, the right exit
+status (2 for usage, 1 for runtime), no traceback, and nothing written.
+
+Most cases run `hkarchive` in this process (a few hundred runs would take minutes as child
+processes); a handful run it as a child process too, to see exactly what a shell sees. Every
+crawl is pointed at a loopback port nobody listens on, so a check that failed to fire ends in
+"cannot connect to the mirror" (and a failing test) rather than a crawl of the live site.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from crawler.cli import main
+from pipelines.archive import open_archive
+from tests.conftest import run_cli
+from tests.test_search import ARTICLES, store
+
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _refused_port() -> int:
+    """A loopback port that was free a moment ago: connecting to it is refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+REFUSED = f"http://127.0.0.1:{_refused_port()}"
+
+
+@pytest.fixture(scope="module")
+def archive_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A small real archive (four articles, searchable), checkpointed into one file."""
+    path = tmp_path_factory.mktemp("archive") / "archive.db"
+    db = open_archive(path)
+    store(db, *ARTICLES)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return path.read_bytes()
+
+
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every file and folder under root with its bytes (None for a folder)."""
+    return {
+        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+@dataclass
+class Run:
+    code: int
+    stderr: str
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
+    capsys.readouterr()
+    code = main(list(args))
+    return Run(code, capsys.readouterr().err)
+
+
+def assert_refused(result: Run, code: int, *named: str) -> None:
+    """Exactly one line on stderr, from hkarchive, naming each of named; status code."""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("hkarchive: error: "), lines[0]
+    for text in named:
+        assert text in lines[0], lines[0]
+    assert result.code == code, lines[0]
+
+
+# --- Arguments: dates, sources, languages, mirrors, other options ------------------------------
+
+# Each command with the arguments that make it run against the archive (--db is added).
+DATED = {
+    "crawl": ["crawl", "govhk", "--mirror", REFUSED],
+    "search": ["search", "launch"],
+    "export": ["export", "--format", "jsonl"],
+}
+BAD_DAYS = {
+    "no such month": ("2024-13-01", "no such day"),
+    "no such day": ("2024-02-30", "no such day"),
+    "a bare number": ("5", "use YYYY-MM-DD"),
+    "no day of the month": ("May 2024", "use YYYY-MM-DD"),
+    "a word that is no day": ("someday", "use YYYY-MM-DD"),
+    "empty": ("", "use YYYY-MM-DD"),
+    "a NUL byte": ("\x00", "use YYYY-MM-DD"),
+    "year 1": ("0001-01-01", "use a day from 1900-01-01 to 2999-12-31"),
+    "the last day datetime knows": ("9999-12-31", "use a day from 1900-01-01 to 2999-12-31"),
+    "ten thousand years ago": ("10000 years ago", "use YYYY-MM-DD"),
+}
+
+ARG_CASES: dict[str, tuple[list[str], int, str]] = {}
+for command, base in DATED.items():
+    for name, (value, reason) in BAD_DAYS.items():
+        ARG_CASES[f"{command} --since {name}"] = ([*base, "--since", value], 2, reason)
+    ARG_CASES[f"{command} --until year 1"] = ([*base, "--until", "0001-01-01"], 2, "--until")
+    ARG_CASES[f"{command} since after until"] = (
+        [*base, "--since", "2022-05-26", "--until", "2022-05-25"],
+        2,
+        "--since 2022-05-26 is after --until 2022-05-25",
+    )
+    ARG_CASES[f"{command} --lang xx"] = ([*base, "--lang", "xx"], 2, "--lang")
+ARG_CASES |= {
+    "crawl unknown source": (["crawl", "nosuchsite", "--mirror", REFUSED], 2, "'nosuchsite'"),
+    "crawl source with a quote": (
+        ["crawl", "govhk'; --", "--mirror", REFUSED],
+        2,
+        "unknown source",
+    ),
+    "export unknown source": (["export", "--format", "csv", "--source", "nosuch"], 2, "'nosuch'"),
+    "reparse unknown source": (["reparse", "--source", "nosuch"], 2, "unknown source 'nosuch'"),
+    "search source not archived": (["search", "launch", "--source", "nosuch"], 2, "'nosuch'"),
+    "crawl --lang empty": (["crawl", "govhk", "--lang", "", "--mirror", REFUSED], 2, "--lang"),
+    "mirror refusing connections": (["crawl", "govhk", "--mirror", REFUSED], 1, "cannot connect"),
+    "mirror on port 0": (["crawl", "govhk", "--mirror", "http://127.0.0.1:0"], 1, "cannot connect"),
+    "mirror not http": (["crawl", "govhk", "--mirror", "ftp://127.0.0.1"], 2, "invalid mirror URL"),
+    "mirror without scheme": (["crawl", "--mirror", "127.0.0.1:8000"], 2, "invalid mirror URL"),
+    "mirror without host": (["crawl", "govhk", "--mirror", "http://"], 2, "invalid mirror URL"),
+    "mirror empty": (["crawl", "govhk", "--mirror", ""], 2, "invalid mirror URL"),
+    "mirror port too big": (
+        ["crawl", "--mirror", "http://127.0.0.1:99999"],
+        2,
+        "port out of range",
+    ),
+    "mirror port not a number": (["crawl", "--mirror", "http://127.0.0.1:ab"], 2, "invalid mirror"),
+    "mirror broken IPv6": (["crawl", "govhk", "--mirror", "http://[::1"], 2, "invalid mirror URL"),
+    "mirror host with a space": (["crawl", "--mirror", "http://a b:80"], 2, "invalid mirror URL"),
+    "mirror with a query": (["crawl", "--mirror", "http://127.0.0.1/?q=1"], 2, "no query"),
+    "log file under a file": (
+        ["crawl", "govhk", "--mirror", REFUSED, "--log-file", "{tmp}/afile/crawl.log"],
+        2,
+        "--log-file",
+    ),
+    "export out under a file": (
+        ["export", "--format", "csv", "--out", "{tmp}/afile/out.csv"],
+        2,
+        "--out",
+    ),
+    "export out is a folder": (["export", "--format", "csv", "--out", "{tmp}"], 2, "--out"),
+    "export without format": (["export"], 2, "--format"),
+    "search without query": (["search"], 2, "QUERY"),
+    "search limit 0": (["search", "launch", "--limit", "0"], 2, "--limit"),
+    "runs limit 0": (["runs", "--limit", "0"], 2, "--limit"),
+    "check negative days": (["check", "--silent-days", "-1"], 2, "--silent-days"),
+    "story number too big for SQLite": (["story", "9" * 30], 2, "no article or story"),
+    "story unknown id": (["story", "govhk:P0"], 2, "no article or story 'govhk:P0'"),
+    "story id and relink": (["story", "x", "--relink"], 2, "not both"),
+    "history unknown id": (["history", "' OR 1=1 --"], 2, "no article"),
+    "pairs unknown id": (["pairs", "'; DROP TABLE articles; --"], 2, "no article"),
+    "serve port too big": (["serve", "--port", "70000"], 2, "--port"),
+    "mirror serve missing folder": (["mirror", "serve", "{tmp}/missing"], 2, "missing"),
+    "mirror serve port too big": (["mirror", "serve", "{tmp}", "--port", "70000"], 2, "--port"),
+}
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, archive_bytes: bytes) -> Path:
+    """A folder holding a real archive (archive.db) and a regular file (afile)."""
+    (tmp_path / "archive.db").write_bytes(archive_bytes)
+    (tmp_path / "afile").write_text("a file, not a folder")
+    return tmp_path
+
+
+@pytest.mark.parametrize(("args", "code", "named"), ARG_CASES.values(), ids=ARG_CASES.keys())
+def test_bad_argument_is_one_line_with_its_status_and_writes_nothing(
+    args: list[str], code: int, named: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [a.replace("{tmp}", str(workdir)) for a in args]
+    if args[:2] == ["mirror", "serve"]:
+        args += ["--db", str(workdir / "archive.db")]
+    before = snapshot(workdir)
+    result = run(capsys, *args, "--db", str(workdir / "archive.db"))
+    assert_refused(result, code, named)
+    assert snapshot(workdir) == before, "nothing may be written"
+
+
+def test_the_documented_day_words_are_accepted(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The control for the cases above: valid days pass the same checks."""
+    db = str(workdir / "archive.db")
+    for since in ("2022-05-25", "yesterday", "3 days ago", "May 25 2022"):
+        result = run(capsys, "search", "launch", "--since", since, "--db", db)
+        assert result.code == 0, result.stderr
+        assert "error" not in result.stderr
+
+
+# --- The archive: missing, unwritable, corrupt, of another program or version ------------------
+
+
+def _truncated(path: Path, archive: bytes) -> None:
+    path.write_bytes(archive[: len(archive) // 2])
+
+
+def _newer_schema(path: Path, archive: bytes) -> None:
+    path.write_bytes(archive)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    conn.close()
+
+
+def _foreign(path: Path, archive: bytes) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('not an archive')")
+    conn.close()
+
+
+def _read_only_file(path: Path, archive: bytes) -> None:
+    path.write_bytes(archive)
+    path.chmod(0o444)
+
+
+def _read_only_folder(path: Path, archive: bytes) -> None:
+    path.parent.chmod(0o555)
+
+
+# name: (make the bad --db path under a folder, what the error names, needs a non-root user)
+Maker = Callable[[Path, bytes], None]
+BAD_DBS: dict[str, tuple[str, Maker | None, str, bool]] = {
+    "under a regular file": ("afile/archive.db", None, "afile", False),
+    "a directory": ("folder", lambda p, a: p.mkdir(), "is a directory", False),
+    "an empty file": ("archive.db", lambda p, a: p.write_bytes(b""), "archive.db", False),
+    "random bytes": ("archive.db", lambda p, a: p.write_bytes(os.urandom(8192)), "database", False),
+    "a text file": (
+        "archive.db",
+        lambda p, a: p.write_text("hello\n" * 500),
+        "not a database",
+        False,
+    ),
+    "a truncated archive": ("archive.db", _truncated, "malformed", False),
+    "a newer schema": ("archive.db", _newer_schema, "newer than this hkarchive", False),
+    "another program's database": ("archive.db", _foreign, "no articles table", False),
+    "a read-only file": ("archive.db", _read_only_file, "archive.db", True),
+    "in a read-only folder": ("ro/archive.db", _read_only_folder, "ro", True),
+}
+# Commands that read an archive: a bad one is a runtime error (1), as a missing one is.
+READERS = {
+    "search": ["search", "launch"],
+    "export": ["export", "--format", "jsonl"],
+    "history": ["history", "govhk:P2022052500588"],
+    "runs": ["runs"],
+    "check": ["check"],
+    "story": ["story", "govhk:P2022052500588"],
+    "pairs": ["pairs"],
+    "reparse": ["reparse"],
+    "serve": ["serve", "--port", "0"],
+}
+# Commands that create the archive: a path they cannot use is a usage error (2).
+WRITERS = {
+    "crawl": ["crawl", "govhk", "--mirror", REFUSED],
+    "demo": ["demo"],
+}
+# Reading needs no write access, serving an archive of a newer version is only reading, and
+# an empty file is where crawl and demo create an archive, as they do where no file is.
+NOT_A_FAULT = {
+    ("an empty file", "crawl"),
+    ("an empty file", "demo"),
+    ("a read-only file", "search"),
+    ("a read-only file", "export"),
+    ("a read-only file", "history"),
+    ("a read-only file", "runs"),
+    ("a read-only file", "story"),
+    ("a read-only file", "serve"),
+    ("a read-only file", "check"),
+    ("a read-only file", "pairs"),
+    ("a newer schema", "serve"),
+}
+
+DB_CASES = [
+    pytest.param(
+        db_name,
+        command,
+        marks=pytest.mark.skipif(BAD_DBS[db_name][3] and AS_ROOT, reason="root ignores modes"),
+        id=f"{command}: {db_name}",
+    )
+    for command in (*READERS, *WRITERS)
+    for db_name in BAD_DBS
+    if (db_name, command) not in NOT_A_FAULT
+    and not (command in READERS and "read-only folder" in db_name)
+]
+
+
+@pytest.mark.parametrize(("db_name", "command"), DB_CASES)
+def test_bad_archive_is_one_line_with_its_status_and_left_untouched(
+    db_name: str,
+    command: str,
+    tmp_path: Path,
+    archive_bytes: bytes,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if command == "serve":
+        pytest.importorskip("datasette")
+    relative, make, named, _ = BAD_DBS[db_name]
+    (tmp_path / "afile").write_text("a file, not a folder")
+    (tmp_path / "ro").mkdir()
+    db = tmp_path / relative
+    if make is not None:
+        make(db, archive_bytes)
+    before = snapshot(tmp_path)
+    try:
+        result = run(capsys, *(READERS | WRITERS)[command], "--db", str(db))
+    finally:
+        (tmp_path / "ro").chmod(0o755)
+    # Click refuses a directory as --db (dir_okay=False) for every command: a usage error.
+    usage = command in WRITERS or db_name == "a directory"
+    assert_refused(result, 2 if usage else 1, named)
+    assert snapshot(tmp_path) == before, "nothing may be written"
+
+
+@pytest.mark.parametrize("command", READERS)
+def test_reading_a_missing_archive_creates_nothing(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if command == "serve":
+        pytest.importorskip("datasette")
+    db = tmp_path / "new" / "archive.db"
+    result = run(capsys, *READERS[command], "--db", str(db))
+    assert_refused(result, 1, "no archive at", str(db))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_crawl_with_the_mirror_down_creates_no_archive_folder_or_lock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "new" / "archive.db"
+    result = run(capsys, "crawl", "govhk", "--mirror", REFUSED, "--db", str(db))
+    assert_refused(result, 1, "cannot connect to the mirror", REFUSED)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- The same, as a shell sees it -----------------------------------------------------------
+
+SHELL_CASES = {
+    "bad day": (["crawl", "govhk", "--since", "2024-13-01", "--mirror", REFUSED], 2),
+    "bad mirror port": (["crawl", "govhk", "--mirror", "http://127.0.0.1:99999"], 2),
+    "mirror down": (["crawl", "govhk", "--mirror", REFUSED], 1),
+    "export until year 9999": (["export", "--format", "csv", "--until", "9999-12-31"], 2),
+}
+
+
+@pytest.mark.parametrize(("args", "code"), SHELL_CASES.values(), ids=SHELL_CASES.keys())
+def test_a_shell_sees_one_line_and_the_status(args: list[str], code: int, workdir: Path) -> None:
+    before = snapshot(workdir)
+    result = run_cli(*args, "--db", str(workdir / "archive.db"), cwd=workdir)
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("hkarchive: error: ")
+    assert result.code == code
+    assert snapshot(workdir) == before
+
+
+def test_a_corrupt_archive_through_the_shell(tmp_path: Path, archive_bytes: bytes) -> None:
+    db = tmp_path / "archive.db"
+    _truncated(db, archive_bytes)
+    before = db.read_bytes()
+    result = run_cli("search", "launch", "--db", str(db), cwd=tmp_path)
+    assert result.code == 1
+    assert result.stderr.splitlines() == [
+        f"hkarchive: error: cannot use {db} as the archive: database disk image is malformed"
+    ]
+    assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize(("command", "code"), [("crawl", 2), ("demo", 2), ("reparse", 1)])
+def test_an_archive_this_user_cannot_write_is_refused_before_anything_is_written(
+    command: str,
+    code: int,
+    tmp_path: Path,
+    archive_bytes: bytes,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a read-only archive is to a user other than root, whom file modes do not stop."""
+    db = tmp_path / "archive.db"
+    db.write_bytes(archive_bytes)
+    real_access = os.access
+    monkeypatch.setattr(
+        os,
+        "access",
+        lambda path, mode, **kw: (
+            Path(path) != db if mode & os.W_OK else real_access(path, mode, **kw)
+        ),
+    )
+    before = snapshot(tmp_path)
+    result = run(capsys, *(READERS | WRITERS)[command], "--db", str(db))
+    assert_refused(result, code, f"cannot write the archive {db}")
+    assert snapshot(tmp_path) == before
