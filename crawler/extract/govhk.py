@@ -49,8 +49,11 @@ FOOTER_XPATH = f"//div[{_has_class('mB15')} and {_has_class('f15')}]"
 # layout (div.colRight) has no div.resAV around its videos, for one.
 PHOTO_XPATH = f"//a[{_has_class('fancybox')}][@href]"
 ATTACHMENT_XPATH = f"//a[{_has_class('attach_text')}]"
-# [@class] first: this one tests every element of the page.
-VIDEO_PARTS_XPATH = f"//*[@class][{_has_class('video_text')} or {_has_class('videsLnkArrow')}]"
+# This one tests every element of the page: a cheap test of the class attribute goes first.
+VIDEO_PARTS_XPATH = (
+    "//*[@class[contains(., 'video_text') or contains(., 'videsLnkArrow')]]"
+    f"[{_has_class('video_text')} or {_has_class('videsLnkArrow')}]"
+)
 RELATED_XPATH = f"//a[{_has_class('contentref_text')}]"
 # Inside the body span but not body text: the footer, the "NNNN" end mark, and the empty
 # placeholder that the page's script fills with a copy of the right column.
