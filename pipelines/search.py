@@ -456,7 +456,11 @@ def fts_query(query: str) -> str:
 
 @dataclass(frozen=True)
 class Hit:
-    """An article that matched: score is relevance (higher is better), snippet marks the match."""
+    """An article that matched, with a snippet marking the match.
+
+    score is relevance (higher is better) when hits are ordered by relevance, None when they
+    are ordered by date: ranking every match is what makes a search of a big archive slow.
+    """
 
     id: str
     source: str
@@ -464,13 +468,23 @@ class Hit:
     published_at: str | None
     title: str
     snippet: str
-    score: float
+    score: float | None
 
+
+Order = Literal["newest", "relevance"]
+ORDERS: tuple[Order, ...] = ("newest", "relevance")
 
 # Markers for highlight(): control characters never occur in a search form.
 _OPEN, _CLOSE = "\x01", "\x02"
 SNIPPET_WIDTH = {"zh": 80}  # characters; Chinese characters are twice as wide as Latin ones
 DEFAULT_SNIPPET_WIDTH = 160
+
+# Newest first, two ways. A query with fewer than _FEW_MATCHES matches has its matches sorted
+# by date; a commoner one walks the archive from its newest item, testing each against the
+# query, which finds a page of hits after a few dozen items. A walk that tests _LONGEST_WALK
+# items and is still short of hits (a common word of a few years long ago) sorts every match.
+_FEW_MATCHES = 2000
+_LONGEST_WALK = 5000
 
 
 def search(
@@ -483,32 +497,87 @@ def search(
     until: date | None = None,
     limit: int = 20,
     marks: tuple[str, str] = ("[", "]"),
+    order: Order = "newest",
 ) -> list[Hit]:
-    """The articles matching query, most relevant first, each with a snippet of the match.
+    """The articles matching query, newest first (or most relevant first), each with a snippet.
 
     ``since`` and ``until`` are days of publication (both included); ``marks`` go around
-    every match in the snippet. Raises QueryError for a query the syntax rejects.
+    every match in the snippet. ``order="relevance"`` ranks every match by BM25, which takes
+    time in proportion to the number of matches. Raises QueryError for a query the syntax
+    rejects.
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
     match = fts_query(query)
     where, params = _filters(source, lang, since, until)
+    try:
+        # One read transaction: the hits' snippets come from the snapshot that found them.
+        with db.atomic():
+            if order == "relevance":
+                found = _most_relevant(db, match, where, params, limit)
+            else:
+                several_sources = not isinstance(source, str) and len(source or []) > 1
+                found = _newest(db, match, where, params, limit, walk=not several_sources)
+            return [_hit(db, match, rowid, rank, marks) for rowid, rank in found]
+    except sqlite3.OperationalError as exc:
+        # The parser only writes valid FTS5; should SQLite still refuse, say so in one line.
+        if str(exc).startswith("fts5:"):
+            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+        raise
+
+
+def _most_relevant(
+    db: sqlite_utils.Database, match: str, where: str, params: list[object], limit: int
+) -> list[tuple[int, float | None]]:
     sql = (
         f"SELECT {TABLE}.rowid, {TABLE}.rank FROM {TABLE} "
         f"JOIN articles a ON a.rowid = {TABLE}.rowid "
         f"WHERE {TABLE} MATCH ?{where} "
         f"ORDER BY {TABLE}.rank, a.published_at DESC, a.rowid LIMIT ?"
     )
-    try:
-        # One read transaction: the hits' snippets come from the snapshot that ranked them.
-        with db.atomic():
-            ranked = db.execute(sql, [match, *params, limit]).fetchall()
-            return [_hit(db, match, rowid, rank, marks) for rowid, rank in ranked]
-    except sqlite3.OperationalError as exc:
-        # The parser only writes valid FTS5; should SQLite still refuse, say so in one line.
-        if str(exc).startswith("fts5:"):
-            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
-        raise
+    return [(rowid, rank) for rowid, rank in db.execute(sql, [match, *params, limit])]
+
+
+def _newest(
+    db: sqlite_utils.Database,
+    match: str,
+    where: str,
+    params: list[object],
+    limit: int,
+    *,
+    walk: bool,
+) -> list[tuple[int, float | None]]:
+    """The newest matches (by publication, then archive order), walking when that is quicker."""
+    if walk and _matches_at_least(db, match, _FEW_MATCHES):
+        # The filters pick the index to walk: (published_at), (lang, …) or (source, …).
+        newest_items = db.execute(
+            f"SELECT a.rowid FROM articles a WHERE 1{where} "
+            "ORDER BY a.published_at DESC, a.rowid DESC LIMIT ?",
+            [*params, _LONGEST_WALK],
+        )
+        test = f"SELECT 1 FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid = ?"
+        found: list[tuple[int, float | None]] = []
+        walked = 0
+        for (rowid,) in newest_items:
+            walked += 1
+            if db.execute(test, [match, rowid]).fetchone():
+                found.append((rowid, None))
+                if len(found) == limit:
+                    return found
+        if walked < _LONGEST_WALK:
+            return found  # every item the filters allow was tested
+    sql = (
+        f"SELECT a.rowid FROM {TABLE} JOIN articles a ON a.rowid = {TABLE}.rowid "
+        f"WHERE {TABLE} MATCH ?{where} ORDER BY a.published_at DESC, a.rowid DESC LIMIT ?"
+    )
+    return [(rowid, None) for (rowid,) in db.execute(sql, [match, *params, limit])]
+
+
+def _matches_at_least(db: sqlite_utils.Database, match: str, count: int) -> bool:
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {TABLE} MATCH ? LIMIT ?)"
+    return int(db.execute(sql, [match, count]).fetchone()[0]) >= count
 
 
 def _filters(
@@ -545,7 +614,11 @@ _HIT_SQL = (
 
 
 def _hit(
-    db: sqlite_utils.Database, match: str, rowid: int, rank: float, marks: tuple[str, str]
+    db: sqlite_utils.Database,
+    match: str,
+    rowid: int,
+    rank: float | None,
+    marks: tuple[str, str],
 ) -> Hit:
     row = db.execute(_HIT_SQL, [*(_OPEN, _CLOSE) * len(COLUMNS), match, rowid]).fetchone()
     article_id, source, lang, published_at, title, body, *marked = row
@@ -559,7 +632,9 @@ def _hit(
     else:
         snippet = excerpt(body, [], width, marks)
     # bm25 is negative, more so for better matches.
-    return Hit(article_id, source, lang, published_at, title, snippet, -rank)
+    return Hit(
+        article_id, source, lang, published_at, title, snippet, None if rank is None else -rank
+    )
 
 
 def _spans(text: str, marked_words: str, marked_chars: str) -> list[Span]:
