@@ -40,6 +40,7 @@ a space.
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 import sqlite3
@@ -520,7 +521,7 @@ def search(
             else:
                 several_sources = not isinstance(source, str) and len(source or []) > 1
                 found = _newest(db, match, where, params, limit, walk=not several_sources)
-            return [_hit(db, match, rowid, rank, marks) for rowid, rank in found]
+            return _hits(db, match, found, marks)
     except sqlite3.OperationalError as exc:
         # The parser only writes valid FTS5; should SQLite still refuse, say so in one line.
         if str(exc).startswith("fts5:"):
@@ -557,15 +558,14 @@ def _newest(
             "ORDER BY a.published_at DESC, a.rowid DESC LIMIT ?",
             [*params, _LONGEST_WALK],
         )
-        test = f"SELECT 1 FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid = ?"
         found: list[tuple[int, float | None]] = []
         walked = 0
-        for (rowid,) in newest_items:
-            walked += 1
-            if db.execute(test, [match, rowid]).fetchone():
-                found.append((rowid, None))
-                if len(found) == limit:
-                    return found
+        while batch := [rowid for (rowid,) in islice(newest_items, _WALK_BATCH)]:
+            walked += len(batch)
+            matching = _matching_rowids(db, match, batch)
+            found.extend((rowid, None) for rowid in batch if rowid in matching)
+            if len(found) >= limit:
+                return found[:limit]
         if walked < _LONGEST_WALK:
             return found  # every item the filters allow was tested
     sql = (
@@ -573,6 +573,32 @@ def _newest(
         f"WHERE {TABLE} MATCH ?{where} ORDER BY a.published_at DESC, a.rowid DESC LIMIT ?"
     )
     return [(rowid, None) for (rowid,) in db.execute(sql, [match, *params, limit])]
+
+
+# Items are tested a batch at a time, by rowid ranges: items of neighbouring days were mostly
+# archived together, so their rowids come in runs, and FTS5 reads a range of rowids in one pass
+# where testing items one by one costs a lookup of every term in every index segment each.
+_WALK_BATCH = 200
+_RUN_GAP = 32  # rowids this far apart are still read as one range
+
+
+def _matching_rowids(db: sqlite_utils.Database, match: str, rowids: list[int]) -> set[int]:
+    """Those of rowids whose item matches the query."""
+    in_range = f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid BETWEEN ? AND ?"
+    matching: set[int] = set()
+    for first, last in _runs(rowids):
+        matching.update(row[0] for row in db.execute(in_range, [match, first, last]))
+    return matching
+
+
+def _runs(rowids: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """The first and last of each run of rowids, no two neighbours more than _RUN_GAP apart."""
+    ordered = sorted(rowids)
+    start = 0
+    for end in range(1, len(ordered) + 1):
+        if end == len(ordered) or ordered[end] - ordered[end - 1] > _RUN_GAP:
+            yield ordered[start], ordered[end - 1]
+            start = end
 
 
 def _matches_at_least(db: sqlite_utils.Database, match: str, count: int) -> bool:
@@ -605,23 +631,56 @@ def _filters(
     return "".join(f" AND {clause}" for clause in clauses), params
 
 
-_HIT_SQL = (
-    "SELECT a.id, a.source, a.lang, a.published_at, a.title, a.body_text, "
-    + ", ".join(f"highlight({TABLE}, {n}, ?, ?)" for n in range(len(COLUMNS)))
-    + f" FROM {TABLE} JOIN articles a ON a.rowid = {TABLE}.rowid "
-    f"WHERE {TABLE} MATCH ? AND {TABLE}.rowid = ?"
+_ARTICLES_SQL = (
+    "SELECT rowid, id, source, lang, published_at, title, body_text FROM articles WHERE rowid IN"
+)
+# Other matches inside a range of hits are read but not highlighted: that is the costly part.
+_HIGHLIGHT_SQL = (
+    "SELECT rowid, "
+    + ", ".join(
+        f"CASE WHEN rowid IN (SELECT value FROM json_each(:hits)) "
+        f"THEN highlight({TABLE}, {n}, :open, :close) END"
+        for n in range(len(COLUMNS))
+    )
+    + f" FROM {TABLE} WHERE {TABLE} MATCH :match AND rowid BETWEEN :first AND :last"
 )
 
 
-def _hit(
+def _hits(
     db: sqlite_utils.Database,
     match: str,
-    rowid: int,
+    found: list[tuple[int, float | None]],
+    marks: tuple[str, str],
+) -> list[Hit]:
+    """The found items (rowid and rank) as hits, with their snippets, in the order found."""
+    rowids = [rowid for rowid, _ in found]
+    wanted = set(rowids)
+    marked: dict[int, list[str]] = {}
+    # By ranges of rowids, like the walk: one lookup of the query's terms per range, not per hit.
+    hits = json.dumps(rowids)
+    for first, last in _runs(rowids):
+        args = {"hits": hits, "open": _OPEN, "close": _CLOSE, "match": match}
+        rows = db.execute(_HIGHLIGHT_SQL, args | {"first": first, "last": last})
+        marked.update((row[0], row[1:]) for row in rows if row[0] in wanted)
+    articles = {
+        row[0]: row[1:]
+        for row in db.execute(f"{_ARTICLES_SQL} ({', '.join('?' * len(rowids))})", rowids)
+    }
+    return [
+        _hit(articles[rowid], marked[rowid], rank, marks)
+        for rowid, rank in found
+        if rowid in marked and rowid in articles
+    ]
+
+
+def _hit(
+    article: Sequence[str | None],
+    marked: Sequence[str],
     rank: float | None,
     marks: tuple[str, str],
 ) -> Hit:
-    row = db.execute(_HIT_SQL, [*(_OPEN, _CLOSE) * len(COLUMNS), match, rowid]).fetchone()
-    article_id, source, lang, published_at, title, body, *marked = row
+    article_id, source, lang, published_at, title, body = article
+    assert article_id is not None and source is not None and lang is not None
     title, body = title or "", body or ""
     width = SNIPPET_WIDTH.get(lang, DEFAULT_SNIPPET_WIDTH)
     body_spans = _spans(body, marked[1], marked[3])
