@@ -6,8 +6,6 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-import dateparser
-
 # Hong Kong has kept UTC+8 without daylight saving since 1979, so a fixed offset is exact for
 # every release the archive can hold and needs no tz database.
 HKT = timezone(timedelta(hours=8), "HKT")
@@ -117,6 +115,8 @@ def parse_hk_datetime(text: str | None) -> datetime | None:
         return None
     if (exact := _parse_exact(cleaned)) is not None:
         return exact
+    import dateparser  # here: half a second to import, and most dates never need it
+
     try:
         parsed = dateparser.parse(
             cleaned, date_formats=_FORMATS, languages=_LANGUAGES, settings=_SETTINGS
@@ -158,6 +158,8 @@ def parse_day(text: str) -> date:
             return date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"invalid date {text!r}: no such day") from None
+    import dateparser  # see parse_hk_datetime
+
     relative = dateparser.parse(
         value,
         languages=["en"],
