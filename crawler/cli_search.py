@@ -41,6 +41,13 @@ BRACKETS = ("[", "]")
     type=click.Choice(FORMATS),
     help="How hits are printed.",
 )
+@click.option(
+    "--order",
+    default="newest",
+    show_default=True,
+    type=click.Choice(full_text.ORDERS),
+    help="Newest first, or most relevant first (slower when many items match).",
+)
 @click.option("--reindex", is_flag=True, help="Rebuild the search index of the whole archive.")
 @db_option
 def search(
@@ -51,15 +58,17 @@ def search(
     until: str | None,
     limit: int,
     output_format: str,
+    order: full_text.Order,
     reindex: bool,
     db_path: str,
 ) -> None:
-    """Find archived items whose title or body matches QUERY, most relevant first.
+    """Find archived items whose title or body matches QUERY, newest first.
 
     Words are matched in any form (launch finds "launched"); Chinese is matched anywhere,
     one character or more (創, 創新, 創新科技, InnoHK創新). "Quotes" make a phrase, a
     trailing * a prefix; AND (implied between words), OR, NOT and parentheses combine them.
-    Each hit shows a snippet with the match marked. With --reindex, rebuild the index instead.
+    Each hit shows a snippet with the match marked; --order relevance puts the best matches
+    first. With --reindex, rebuild the index instead.
 
     Example: hkarchive search 'InnoHK創新 OR "launch ceremony"' --since 2022-05-01
     """
@@ -92,6 +101,7 @@ def search(
                 until=last,
                 limit=limit,
                 marks=marks,
+                order=order,
             )
         except full_text.QueryError as exc:
             usage_error(str(exc))

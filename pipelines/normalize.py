@@ -29,15 +29,15 @@ def content_hash(article: Article) -> str:
     Two fetches of a page that differ only in markup or in fetch-time details hash the same,
     so a re-crawl of an unchanged release changes nothing.
     """
-    data = asdict(article)
+    # asdict() of the media lists only: asdict(article) would copy the body HTML and text too.
     content = {
         "title": article.title,
         "published_at": article.published_at,
         "body_text": article.body_text,
         "category": article.category,
-        "photos": _present(data["photos"]),
-        "attachments": _present(data["attachments"]),
-        "videos": _present(data["videos"]),
+        "photos": _present([asdict(photo) for photo in article.photos]),
+        "attachments": _present([asdict(attachment) for attachment in article.attachments]),
+        "videos": _present([asdict(video) for video in article.videos]),
     }
     encoded = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

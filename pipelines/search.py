@@ -40,6 +40,7 @@ a space.
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 import sqlite3
@@ -456,7 +457,11 @@ def fts_query(query: str) -> str:
 
 @dataclass(frozen=True)
 class Hit:
-    """An article that matched: score is relevance (higher is better), snippet marks the match."""
+    """An article that matched, with a snippet marking the match.
+
+    score is relevance (higher is better) when hits are ordered by relevance, None when they
+    are ordered by date: ranking every match is what makes a search of a big archive slow.
+    """
 
     id: str
     source: str
@@ -464,13 +469,23 @@ class Hit:
     published_at: str | None
     title: str
     snippet: str
-    score: float
+    score: float | None
 
+
+Order = Literal["newest", "relevance"]
+ORDERS: tuple[Order, ...] = ("newest", "relevance")
 
 # Markers for highlight(): control characters never occur in a search form.
 _OPEN, _CLOSE = "\x01", "\x02"
 SNIPPET_WIDTH = {"zh": 80}  # characters; Chinese characters are twice as wide as Latin ones
 DEFAULT_SNIPPET_WIDTH = 160
+
+# Newest first, two ways. A query with fewer than _FEW_MATCHES matches has its matches sorted
+# by date; a commoner one walks the archive from its newest item, testing each against the
+# query, which finds a page of hits after a few dozen items. A walk that tests _LONGEST_WALK
+# items and is still short of hits (a common word of a few years long ago) sorts every match.
+_FEW_MATCHES = 2000
+_LONGEST_WALK = 5000
 
 
 def search(
@@ -483,32 +498,112 @@ def search(
     until: date | None = None,
     limit: int = 20,
     marks: tuple[str, str] = ("[", "]"),
+    order: Order = "newest",
 ) -> list[Hit]:
-    """The articles matching query, most relevant first, each with a snippet of the match.
+    """The articles matching query, newest first (or most relevant first), each with a snippet.
 
     ``since`` and ``until`` are days of publication (both included); ``marks`` go around
-    every match in the snippet. Raises QueryError for a query the syntax rejects.
+    every match in the snippet. ``order="relevance"`` ranks every match by BM25, which takes
+    time in proportion to the number of matches. Raises QueryError for a query the syntax
+    rejects.
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
     match = fts_query(query)
     where, params = _filters(source, lang, since, until)
+    try:
+        # One read transaction: the hits' snippets come from the snapshot that found them.
+        with db.atomic():
+            if order == "relevance":
+                found = _most_relevant(db, match, where, params, limit)
+            else:
+                several_sources = not isinstance(source, str) and len(source or []) > 1
+                found = _newest(db, match, where, params, limit, walk=not several_sources)
+            return _hits(db, match, found, marks)
+    except sqlite3.OperationalError as exc:
+        # The parser only writes valid FTS5; should SQLite still refuse, say so in one line.
+        if str(exc).startswith("fts5:"):
+            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+        raise
+
+
+def _most_relevant(
+    db: sqlite_utils.Database, match: str, where: str, params: list[object], limit: int
+) -> list[tuple[int, float | None]]:
     sql = (
         f"SELECT {TABLE}.rowid, {TABLE}.rank FROM {TABLE} "
         f"JOIN articles a ON a.rowid = {TABLE}.rowid "
         f"WHERE {TABLE} MATCH ?{where} "
         f"ORDER BY {TABLE}.rank, a.published_at DESC, a.rowid LIMIT ?"
     )
-    try:
-        # One read transaction: the hits' snippets come from the snapshot that ranked them.
-        with db.atomic():
-            ranked = db.execute(sql, [match, *params, limit]).fetchall()
-            return [_hit(db, match, rowid, rank, marks) for rowid, rank in ranked]
-    except sqlite3.OperationalError as exc:
-        # The parser only writes valid FTS5; should SQLite still refuse, say so in one line.
-        if str(exc).startswith("fts5:"):
-            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
-        raise
+    return [(rowid, rank) for rowid, rank in db.execute(sql, [match, *params, limit])]
+
+
+def _newest(
+    db: sqlite_utils.Database,
+    match: str,
+    where: str,
+    params: list[object],
+    limit: int,
+    *,
+    walk: bool,
+) -> list[tuple[int, float | None]]:
+    """The newest matches (by publication, then archive order), walking when that is quicker."""
+    if walk and _matches_at_least(db, match, _FEW_MATCHES):
+        # The filters pick the index to walk: (published_at), (lang, …) or (source, …).
+        newest_items = db.execute(
+            f"SELECT a.rowid FROM articles a WHERE 1{where} "
+            "ORDER BY a.published_at DESC, a.rowid DESC LIMIT ?",
+            [*params, _LONGEST_WALK],
+        )
+        found: list[tuple[int, float | None]] = []
+        walked = 0
+        while batch := [rowid for (rowid,) in islice(newest_items, _WALK_BATCH)]:
+            walked += len(batch)
+            matching = _matching_rowids(db, match, batch)
+            found.extend((rowid, None) for rowid in batch if rowid in matching)
+            if len(found) >= limit:
+                return found[:limit]
+        if walked < _LONGEST_WALK:
+            return found  # every item the filters allow was tested
+    sql = (
+        f"SELECT a.rowid FROM {TABLE} JOIN articles a ON a.rowid = {TABLE}.rowid "
+        f"WHERE {TABLE} MATCH ?{where} ORDER BY a.published_at DESC, a.rowid DESC LIMIT ?"
+    )
+    return [(rowid, None) for (rowid,) in db.execute(sql, [match, *params, limit])]
+
+
+# Items are tested a batch at a time, by rowid ranges: items of neighbouring days were mostly
+# archived together, so their rowids come in runs, and FTS5 reads a range of rowids in one pass
+# where testing items one by one costs a lookup of every term in every index segment each.
+_WALK_BATCH = 200
+_RUN_GAP = 32  # rowids this far apart are still read as one range
+
+
+def _matching_rowids(db: sqlite_utils.Database, match: str, rowids: list[int]) -> set[int]:
+    """Those of rowids whose item matches the query."""
+    in_range = f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid BETWEEN ? AND ?"
+    matching: set[int] = set()
+    for first, last in _runs(rowids):
+        matching.update(row[0] for row in db.execute(in_range, [match, first, last]))
+    return matching
+
+
+def _runs(rowids: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """The first and last of each run of rowids, no two neighbours more than _RUN_GAP apart."""
+    ordered = sorted(rowids)
+    start = 0
+    for end in range(1, len(ordered) + 1):
+        if end == len(ordered) or ordered[end] - ordered[end - 1] > _RUN_GAP:
+            yield ordered[start], ordered[end - 1]
+            start = end
+
+
+def _matches_at_least(db: sqlite_utils.Database, match: str, count: int) -> bool:
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {TABLE} MATCH ? LIMIT ?)"
+    return int(db.execute(sql, [match, count]).fetchone()[0]) >= count
 
 
 def _filters(
@@ -536,19 +631,56 @@ def _filters(
     return "".join(f" AND {clause}" for clause in clauses), params
 
 
-_HIT_SQL = (
-    "SELECT a.id, a.source, a.lang, a.published_at, a.title, a.body_text, "
-    + ", ".join(f"highlight({TABLE}, {n}, ?, ?)" for n in range(len(COLUMNS)))
-    + f" FROM {TABLE} JOIN articles a ON a.rowid = {TABLE}.rowid "
-    f"WHERE {TABLE} MATCH ? AND {TABLE}.rowid = ?"
+_ARTICLES_SQL = (
+    "SELECT rowid, id, source, lang, published_at, title, body_text FROM articles WHERE rowid IN"
+)
+# Other matches inside a range of hits are read but not highlighted: that is the costly part.
+_HIGHLIGHT_SQL = (
+    "SELECT rowid, "
+    + ", ".join(
+        f"CASE WHEN rowid IN (SELECT value FROM json_each(:hits)) "
+        f"THEN highlight({TABLE}, {n}, :open, :close) END"
+        for n in range(len(COLUMNS))
+    )
+    + f" FROM {TABLE} WHERE {TABLE} MATCH :match AND rowid BETWEEN :first AND :last"
 )
 
 
+def _hits(
+    db: sqlite_utils.Database,
+    match: str,
+    found: list[tuple[int, float | None]],
+    marks: tuple[str, str],
+) -> list[Hit]:
+    """The found items (rowid and rank) as hits, with their snippets, in the order found."""
+    rowids = [rowid for rowid, _ in found]
+    wanted = set(rowids)
+    marked: dict[int, list[str]] = {}
+    # By ranges of rowids, like the walk: one lookup of the query's terms per range, not per hit.
+    hits = json.dumps(rowids)
+    for first, last in _runs(rowids):
+        args = {"hits": hits, "open": _OPEN, "close": _CLOSE, "match": match}
+        rows = db.execute(_HIGHLIGHT_SQL, args | {"first": first, "last": last})
+        marked.update((row[0], row[1:]) for row in rows if row[0] in wanted)
+    articles = {
+        row[0]: row[1:]
+        for row in db.execute(f"{_ARTICLES_SQL} ({', '.join('?' * len(rowids))})", rowids)
+    }
+    return [
+        _hit(articles[rowid], marked[rowid], rank, marks)
+        for rowid, rank in found
+        if rowid in marked and rowid in articles
+    ]
+
+
 def _hit(
-    db: sqlite_utils.Database, match: str, rowid: int, rank: float, marks: tuple[str, str]
+    article: Sequence[str | None],
+    marked: Sequence[str],
+    rank: float | None,
+    marks: tuple[str, str],
 ) -> Hit:
-    row = db.execute(_HIT_SQL, [*(_OPEN, _CLOSE) * len(COLUMNS), match, rowid]).fetchone()
-    article_id, source, lang, published_at, title, body, *marked = row
+    article_id, source, lang, published_at, title, body = article
+    assert article_id is not None and source is not None and lang is not None
     title, body = title or "", body or ""
     width = SNIPPET_WIDTH.get(lang, DEFAULT_SNIPPET_WIDTH)
     body_spans = _spans(body, marked[1], marked[3])
@@ -559,7 +691,9 @@ def _hit(
     else:
         snippet = excerpt(body, [], width, marks)
     # bm25 is negative, more so for better matches.
-    return Hit(article_id, source, lang, published_at, title, snippet, -rank)
+    return Hit(
+        article_id, source, lang, published_at, title, snippet, None if rank is None else -rank
+    )
 
 
 def _spans(text: str, marked_words: str, marked_chars: str) -> list[Span]:

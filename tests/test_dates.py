@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import dateparser
 import pytest
 
+from crawler import dates
 from crawler.args import crawl_window, parse_langs
 from crawler.dates import (
     HKT,
@@ -92,3 +94,26 @@ def test_window_takes_explicit_days_sorted_and_unique() -> None:
 def test_unknown_languages_are_rejected(value: str) -> None:
     with pytest.raises(ValueError, match="invalid language"):
         parse_langs(value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wednesday, May 25, 2022 20:20",
+        "may 5, 2022 9:05",
+        "January 31, 1980",
+        "December 31, 1979 23:59",
+        "February 29, 2024 00:00",
+        "2022年5月25日 20:20",
+        "2022年05月05日",
+        "2022-5-25 7:5",
+        "1997-07-01",
+    ],
+)
+def test_exact_format_path_agrees_with_dateparser(text: str) -> None:
+    slow = dateparser.parse(
+        text, date_formats=dates._FORMATS, languages=dates._LANGUAGES, settings=dates._SETTINGS
+    )
+    assert slow is not None
+    assert parse_hk_datetime(text) == slow.astimezone(HKT)
+    assert format_hk(slow) == format_hk(parse_hk_datetime(text) or slow)

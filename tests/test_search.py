@@ -16,6 +16,7 @@ import sqlite_utils
 from crawler.cli import cli, main
 from crawler.cli_search import search as search_command
 from crawler.items import Article
+from pipelines import search as search_module
 from pipelines.archive import article_row, open_archive, upsert_article
 from pipelines.normalize import normalize_article
 from pipelines.schema import MIGRATIONS, migrate, schema_version
@@ -116,7 +117,7 @@ def db(db_path: Path) -> Iterator[sqlite_utils.Database]:
 
 
 def ids(db: sqlite_utils.Database, query: str, **filters: object) -> list[str]:
-    return [hit.id for hit in search(db, query, **filters)]  # type: ignore[arg-type]
+    return [hit.id for hit in search(db, query, **filters)]
 
 
 def test_index_form_keeps_words_and_writes_han_runs_as_bigrams_and_characters() -> None:
@@ -215,9 +216,34 @@ def test_a_title_match_ranks_above_a_body_only_match(db: sqlite_utils.Database) 
         source="cairs",
     )
     store(db, in_body_only)
-    hits = search(db, "robots")
+    hits = search(db, "robots", order="relevance")
     assert [hit.id for hit in hits] == [EN_ROBOTS.id, in_body_only.id]
+    assert hits[0].score is not None and hits[1].score is not None
     assert hits[0].score > hits[1].score
+
+
+def test_hits_come_newest_first_by_default_without_a_score(db: sqlite_utils.Database) -> None:
+    hits = search(db, "InnoHK")
+    days = [hit.published_at for hit in hits]
+    assert len(hits) > 2 and days == sorted(days, reverse=True)
+    assert {hit.score for hit in hits} == {None}
+
+
+@pytest.mark.parametrize("query", ["InnoHK", "創新", "InnoHK OR 展覽", "robots"])
+@pytest.mark.parametrize(
+    "filters", [{}, {"lang": "en"}, {"source": "govhk"}, {"since": date(2022, 6, 1)}]
+)
+def test_walking_from_the_newest_item_finds_what_sorting_every_match_finds(
+    db: sqlite_utils.Database,
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+    filters: dict[str, object],
+) -> None:
+    sorted_all = search(db, query, limit=2, **filters)
+    monkeypatch.setattr(search_module, "_FEW_MATCHES", 1)
+    assert search(db, query, limit=2, **filters) == sorted_all
+    monkeypatch.setattr(search_module, "_LONGEST_WALK", 1)
+    assert search(db, query, limit=2, **filters) == sorted_all
 
 
 def test_filters_narrow_by_source_language_days_and_limit(db: sqlite_utils.Database) -> None:
@@ -426,8 +452,14 @@ def test_cli_prints_hits_as_a_table_json_or_csv(
     assert out[1].startswith("    InnoHK[創新]香港研發平台")
     assert main(["search", "InnoHK", "--lang", "en", "--format", "json", "--db", str(db_path)]) == 0
     hits = json.loads(capsys.readouterr().out)
-    assert [hit["id"] for hit in hits] == [EN_LAUNCH.id, EN_ROBOTS.id]
+    assert [hit["id"] for hit in hits] == [EN_ROBOTS.id, EN_LAUNCH.id]
     assert set(hits[0]) == {"id", "source", "lang", "published_at", "title", "snippet", "score"}
+    assert hits[0]["score"] is None
+    args = ["search", "InnoHK", "--lang", "en", "--order", "relevance", "--format", "json"]
+    assert main([*args, "--db", str(db_path)]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert [hit["id"] for hit in hits] == [EN_LAUNCH.id, EN_ROBOTS.id]
+    assert hits[0]["score"] > hits[1]["score"]
     args = ["search", "robots", "--source", "cairs", "--since", "2022-06-01", "--format", "csv"]
     assert main([*args, "--db", str(db_path)]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -24,8 +24,6 @@ _BLOCK = _PARAGRAPH | frozenset(
     }
 )  # fmt: skip
 _COLLAPSIBLE = " \t\r\n\f"
-_SPACES = re.compile(r"[^\S\n]+")
-_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 class _Writer:
@@ -102,10 +100,14 @@ def _render(el: html.HtmlElement, out: _Writer, list_index: int | None = None) -
     out.text(el.tail)
 
 
+_ROWS = etree.XPath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+_CELLS = etree.XPath("./td | ./th")
+
+
 def _table_rows(table: html.HtmlElement) -> list[str]:
     rows = []
-    for tr in table.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"):
-        cells = [" ".join(_inner_text(cell).split()) for cell in tr.xpath("./td | ./th")]
+    for tr in _ROWS(table):
+        cells = [" ".join(_inner_text(cell).split()) for cell in _CELLS(tr)]
         if any(cells):
             rows.append(" | ".join(cells).strip())
     return rows
@@ -122,8 +124,13 @@ def _inner_text(el: html.HtmlElement) -> str:
 def clean_text(text: str) -> str:
     """Normalise rendered text: NFC, no-break spaces as spaces, lines trimmed, blank runs as one."""
     text = unicodedata.normalize("NFC", text).replace("\u00a0", " ").replace("\u3000", " ")
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+    # Within a line every run of whitespace becomes one space; str.split() is much faster than a
+    # regular expression for it.
+    text = "\n".join([" ".join(line.split()) for line in text.split("\n")])
+    # Runs of blank lines become one; str.replace is ten times faster than a regex at it.
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text.strip()
 
 
 def element_text(el: html.HtmlElement) -> str:
