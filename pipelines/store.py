@@ -26,7 +26,6 @@ from pipelines.archive import (
 )
 from pipelines.failures import clear_failure, record_failure
 from pipelines.health import CoverageTally, run_health_values
-from pipelines.links import link_changed
 from pipelines.validate import InvalidItem
 
 if TYPE_CHECKING:
@@ -186,6 +185,10 @@ class StorePipeline:
         """Link this run's new and changed items into stories and translation pairs; a failure
         is logged as an error (and so counted). True when every step worked."""
         assert self.db is not None
+        if not self.changed_ids:
+            return True  # nothing new: a re-crawl need not load the linkers (over a second)
+        from pipelines.links import link_changed  # here: it imports datasketch and SciPy
+
         linked = link_changed(self.db, self.changed_ids)
         for message, exc in linked.failures:
             logger.error("%s", message, exc_info=exc)

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import trafilatura
 from lxml import html
 from scrapy.http import TextResponse
 
@@ -288,6 +287,8 @@ def _body(
     if chosen is not None:
         cleaned = clean_body_element(chosen, response.url)
         return sanitize_html(to_html(cleaned)), body_text_of(cleaned, title), cleaned, "selector"
+    import trafilatura  # here: half a second to import, and most pages never need it
+
     extracted = trafilatura.extract(
         response.text,
         url=response.url,
