@@ -1,0 +1,162 @@
+"""The crawl contenders, each a child process against a mirror served by another process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from bench.measure import ChildRun, run_child
+from bench.sitegen import Site
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def child_env() -> dict[str, str]:
+    """This environment without the project's own overrides, so every child starts alike."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HKARCHIVE_")}
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+class Mirror:
+    """A mirror directory served by `python -m bench.serve` in its own process."""
+
+    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
+        """Use `Mirror.serve`."""
+        self.proc = proc
+        self.url = url
+
+    @classmethod
+    @contextmanager
+    def serve(cls, root: Path) -> Iterator[Mirror]:
+        """Serve root until the block ends."""
+        proc = subprocess.Popen(  # noqa: S603 (our own module, a path we created)
+            [sys.executable, "-m", "bench.serve", str(root)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+            cwd=REPO,
+        )
+        try:
+            yield cls(proc, cls._line(proc.stdout))
+        finally:
+            if proc.stdin:
+                proc.stdin.close()
+            proc.wait(timeout=30)
+
+    @staticmethod
+    def _line(stream: IO[str] | None) -> str:
+        line = stream.readline().strip() if stream else ""
+        if not line:
+            raise SystemExit("the mirror server did not start (see its error above)")
+        return line
+
+    def _ask(self, command: str) -> str:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._line(self.proc.stdout)
+
+    def reset(self) -> None:
+        """Forget the requests counted so far."""
+        self._ask("reset")
+
+    def counts(self) -> dict[str, Any]:
+        """Requests since the last reset: total, by status, release and index pages by status."""
+        counts: dict[str, Any] = json.loads(self._ask("counts"))
+        return counts
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One measured crawl: what it cost, and what the mirror and the archive saw."""
+
+    run: ChildRun
+    requests: dict[str, Any]
+    stored: dict[str, Any]
+
+    def as_dict(self, pages: int) -> dict[str, Any]:
+        """The figures with per-page rates for `pages` release pages."""
+        return (
+            self.run.as_dict()
+            | {
+                "pages_per_s": pages / self.run.wall_s if self.run.wall_s else 0.0,
+                "cpu_ms_per_page": self.run.cpu_s * 1000 / pages if pages else 0.0,
+            }
+            | {"requests": self.requests, "stored": self.stored}
+        )
+
+
+def _measured(mirror: Mirror, argv: list[str], log: Path) -> tuple[ChildRun, dict[str, Any]]:
+    mirror.reset()
+    cpu_before = mirror.counts()["server_cpu_s"]
+    run = run_child(argv, log, env=child_env(), cwd=REPO)
+    if run.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:4])}... exited {run.returncode}; see {log}")
+    counts = mirror.counts()
+    # The server shares the cores: how busy it was tells whether it, not the crawler, limited.
+    counts["server_cpu_s"] -= cpu_before
+    return run, counts
+
+
+def ours(mirror: Mirror, site: Site, db: Path, log: Path) -> Contender:
+    """`hkarchive crawl govhk` of the whole site into the archive at db."""
+    argv = [
+        sys.executable, "-m", "crawler", "crawl", "govhk",
+        "--since", site.first_day.isoformat(), "--until", site.last_day.isoformat(),
+        "--lang", "all", "--mirror", mirror.url, "--db", str(db),
+    ]  # fmt: skip
+    run, requests = _measured(mirror, argv, log)
+    return Contender(run, requests, _last_run(db))
+
+
+def _last_run(db: Path) -> dict[str, Any]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        row = conn.execute(
+            "SELECT status, pages_fetched, requests, items_new, items_updated, items_unchanged, "
+            "errors, (SELECT count(*) FROM articles) AS articles "
+            "FROM crawl_runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    conn.close()
+    return dict(row) if row else {}
+
+
+def ceiling(mirror: Mirror, urls: Path, log: Path) -> Contender:
+    """The bare spider over the same URLs."""
+    argv = [sys.executable, "-m", "bench.ceiling", "--mirror", mirror.url, "--urls", str(urls)]
+    run, requests = _measured(mirror, argv, log)
+    return Contender(run, requests, {})
+
+
+def naive(mirror: Mirror, site: Site, db: Path, log: Path) -> Contender:
+    """The sequential requests + BeautifulSoup script over the same days."""
+    argv = [
+        sys.executable, "-m", "bench.naive", "--mirror", mirror.url,
+        "--since", site.first_day.isoformat(), "--until", site.last_day.isoformat(),
+        "--db", str(db),
+    ]  # fmt: skip
+    run, requests = _measured(mirror, argv, log)
+    with sqlite3.connect(db) as conn:
+        stored = {"articles": conn.execute("SELECT count(*) FROM articles").fetchone()[0]}
+    conn.close()
+    if stored["articles"] != site.releases:
+        raise SystemExit(f"the naive script stored {stored['articles']} of {site.releases} pages")
+    return Contender(run, requests, stored)
+
+
+def fresh_dir(path: Path) -> Path:
+    """An empty directory at path (removing what was there)."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
