@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -301,12 +300,12 @@ def keep_media_files(db: sqlite_utils.Database, article: Article) -> None:
 
 
 def _replace_children(db: sqlite_utils.Database, article: Article) -> None:
-    data = asdict(article)
+    # Read the media lists directly: asdict() would copy the whole item, body HTML included.
     for table, (field, columns) in _CHILDREN.items():
         db.execute(f"DELETE FROM {table} WHERE article_id = ?", [article.id])
         rows = [
-            [article.id, n, *(entry.get(c) for c in columns)]
-            for n, entry in enumerate(data[field], start=1)
+            [article.id, n, *(getattr(entry, c) for c in columns)]
+            for n, entry in enumerate(getattr(article, field), start=1)
         ]
         if rows:
             names = ", ".join(("article_id", "position", *columns))
