@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -94,6 +95,15 @@ class Result:
     code: int
     stdout: str
     stderr: str
+
+
+def rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of one query on a fresh connection (the crawl that wrote the archive is gone)."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Result:

@@ -38,6 +38,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.mirror import MirrorServer
 from crawler.rawarchive import CaptureError, read_capture
+from tests.conftest import rows as query
 
 TESTS = Path(__file__).resolve().parent
 REPO_ROOT = TESTS.parent
@@ -96,15 +97,6 @@ def build_mirror(root: Path) -> Path:
     for part in MIRROR_PARTS:
         shutil.copytree(MIRROR / part, root / part)
     return root
-
-
-def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Rows of one query on a fresh connection (the crawl that wrote the archive is gone)."""
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 # --- running and killing crawls ----------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 
 from crawler.mirror import MirrorServer
-from tests.conftest import REPO_ROOT, Fixture, Result, load_fixtures, run_cli
+from tests.conftest import REPO_ROOT, Fixture, Result, load_fixtures, rows, run_cli
 
 RELEASES = [f for f in load_fixtures() if f.meta["kind"] == "release"]
 ENGLISH = [f for f in RELEASES if f.meta["lang"] == "en"]
@@ -33,14 +32,6 @@ def folder_day(fixture: Fixture) -> date:
 def expected(fixture: Fixture) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(fixture.expected_path.read_text(encoding="utf-8"))
     return data
-
-
-def rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def crawl(server: MirrorServer, db: Path, *args: str) -> Result:

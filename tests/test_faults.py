@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from crawler.failures import failure_kind
 from crawler.retry import retry_after_seconds
 from pipelines.archive import open_archive
 from pipelines.schema import MIGRATIONS, migrate
-from tests.conftest import FIXTURES, MIRROR, Result, run_cli
+from tests.conftest import FIXTURES, MIRROR, Result, rows, run_cli
 from tests.faultmirror import FaultMirrorServer
 
 GENERAL = "/www.info.gov.hk/gia/general"
@@ -56,14 +55,6 @@ def golden(native_id: str) -> dict[str, Any]:
         (FIXTURES / "govhk" / native_id / "expected.json").read_text(encoding="utf-8")
     )
     return data
-
-
-def rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def archived(db: Path) -> dict[str, tuple[str, str]]:

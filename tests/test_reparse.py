@@ -27,7 +27,7 @@ from crawler.items import Photo
 from crawler.lock import LockHeld
 from crawler.rawarchive import WarcFile
 from pipelines.archive import keep_media_files, open_archive, upsert_article
-from tests.conftest import REPO_ROOT, load_fixtures, run_cli
+from tests.conftest import REPO_ROOT, load_fixtures, rows, run_cli
 from tests.test_archive import make_article
 
 FIXTURES = {f.name: f for f in load_fixtures()}
@@ -39,14 +39,6 @@ CHILDREN = {
     "related_links": "article_id, position, url, title",
 }
 DERIVED = ("story_links", "stories", "minhash_bands", "article_minhash", "article_versions")
-
-
-def rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def execute(db: Path, *statements: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from crawler.mirror import MirrorServer
 from pipelines.archive import open_archive
 from tests.conftest import MIRROR, Result, run_cli
+from tests.conftest import rows as query
 
 T0 = "2022-05-25T21:00:00+08:00"
 LATER = {
@@ -42,14 +42,6 @@ def crawl(server: MirrorServer, db: Path, now: str, *args: str) -> Result:
                      env={"HKARCHIVE_NOW": now})  # fmt: skip
     assert result.code == 0, result.stderr[-3000:]
     return result
-
-
-def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def release_hits(server: MirrorServer, status: int) -> int:
