@@ -36,12 +36,12 @@ _CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff]")
 LEGACY_CHINESE = "big5hkscs"
 
 
-def _decodes(body: bytes, encoding: str) -> bool:
+def _decoded(body: bytes, encoding: str) -> str | None:
+    """The body read with `encoding`, or None when it does not decode."""
     try:
-        body.decode(encoding)
+        return body.decode(encoding)
     except (UnicodeDecodeError, LookupError):
-        return False
-    return True
+        return None
 
 
 def page_encoding(body: bytes, content_type: str | None) -> str | None:
@@ -49,7 +49,7 @@ def page_encoding(body: bytes, content_type: str | None) -> str | None:
     bom, _ = read_bom(body)
     if bom:
         return None  # a byte-order mark is unambiguous, and Scrapy honours it
-    if not body.isascii() and _decodes(body, "utf-8"):
+    if not body.isascii() and _decoded(body, "utf-8") is not None:
         return "utf-8"
     declared = [
         resolve_encoding(label)
@@ -57,13 +57,10 @@ def page_encoding(body: bytes, content_type: str | None) -> str | None:
         if label
     ]
     for encoding in declared:
-        if encoding and encoding not in _DECODE_ANYTHING and _decodes(body, encoding):
+        if encoding and encoding not in _DECODE_ANYTHING and _decoded(body, encoding) is not None:
             return encoding
-    if (
-        not body.isascii()
-        and _decodes(body, LEGACY_CHINESE)
-        and _CJK.search(body.decode(LEGACY_CHINESE))
-    ):
+    legacy = None if body.isascii() else _decoded(body, LEGACY_CHINESE)
+    if legacy is not None and _CJK.search(legacy):
         return LEGACY_CHINESE
     return None
 
