@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import scrapy
 
 from crawler.args import crawl_window, is_flag
+from crawler.failures import fetch_failed
 from crawler.seen import SeenState
+
+if TYPE_CHECKING:
+    from twisted.python.failure import Failure
+
+    from crawler.items import FetchFailed
 
 
 class ArchiveSpider(scrapy.Spider):
@@ -42,6 +49,19 @@ class ArchiveSpider(scrapy.Spider):
         """The archive's fetch state for this crawl (opened when the crawl starts)."""
         self.seen = SeenState.for_crawl(self.settings, refresh=self.refresh)
         return self.seen
+
+    def item_id(self, url: str) -> str | None:
+        """The archive id of the item at a URL (None when the URL names no item)."""
+        raise NotImplementedError
+
+    def failure_to_record(self, failure: Failure, *, role: str) -> Iterator[FetchFailed]:
+        """The failures-table entry for a request that failed for good (an item's, with the
+        item's id, or a listing page's)."""
+        failed = fetch_failed(self.name, failure, role=role)
+        if failed is not None:
+            if role == "item":
+                failed.item_id = self.item_id(failed.url)
+            yield failed
 
     def closed(self, reason: str) -> None:
         if self.seen is not None:

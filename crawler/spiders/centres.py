@@ -22,7 +22,6 @@ from crawler.extract import ExtractionError
 from crawler.extract.generic import extract_detail, native_id
 from crawler.extract.listing import detail_links, next_page
 from crawler.extract.wordpress import api_page_url, article_from_api, articles_from_feed, feed_url
-from crawler.failures import fetch_failed
 from crawler.items import Article, FetchFailed, NotModified
 from crawler.seen import Seen, conditional_request, with_validators
 from crawler.spiders.base import ArchiveSpider
@@ -164,11 +163,7 @@ class CentreSpider(ArchiveSpider):
         request = getattr(failure, "request", None)
         logger.error("%s failed: %s", request.url if request else "request", failure.value)
         self._stats.inc_value("hkarchive/request_failed")
-        failed = fetch_failed(self.name, failure, role=role)
-        if failed is not None:
-            if role == "item":
-                failed.item_id = self.item_id(failed.url)
-            yield failed
+        yield from self.failure_to_record(failure, role=role)
 
 
 class HtmlSpider(CentreSpider):

@@ -12,7 +12,6 @@ from twisted.python.failure import Failure
 
 from crawler.extract import ExtractionError
 from crawler.extract.govhk import SOURCE, extract_release, feed_release_links, release_links
-from crawler.failures import fetch_failed
 from crawler.items import Article, FetchFailed, ListingRead, NotModified
 from crawler.seen import Seen, conditional_request, with_validators
 from crawler.spiders.base import ArchiveSpider
@@ -138,7 +137,7 @@ class GovhkSpider(ArchiveSpider):
         if response.status == 304 and ref is not None:
             yield NotModified(SOURCE, ref.native_id)
             return
-        item_id = f"{SOURCE}:{ref.native_id}" if ref else None
+        item_id = self.item_id(response.url)
         if not isinstance(response, TextResponse):
             logger.error("Release %s is not text", response.url)
             self._stats.inc_value("hkarchive/extract_failed")
@@ -161,16 +160,14 @@ class GovhkSpider(ArchiveSpider):
     def index_failed(self, failure: Failure) -> Iterator[FetchFailed]:
         logger.error("Index page failed: %s", failure.getErrorMessage())
         self._stats.inc_value("hkarchive/index_failed")
-        failed = fetch_failed(SOURCE, failure, role="listing")
-        if failed is not None:
-            yield failed
+        yield from self.failure_to_record(failure, role="listing")
 
     def release_failed(self, failure: Failure) -> Iterator[FetchFailed]:
         request = getattr(failure, "request", None)
         logger.error("Release %s failed: %s", request.url if request else "?", failure.value)
         self._stats.inc_value("hkarchive/release_failed")
-        failed = fetch_failed(SOURCE, failure, role="item")
-        if failed is not None:
-            ref = release_ref(failed.url)
-            failed.item_id = f"{SOURCE}:{ref.native_id}" if ref else None
-            yield failed
+        yield from self.failure_to_record(failure, role="item")
+
+    def item_id(self, url: str) -> str | None:
+        ref = release_ref(url)
+        return f"{SOURCE}:{ref.native_id}" if ref else None
