@@ -30,59 +30,21 @@ _SETTINGS: Any = {
 }
 _LANGUAGES = ["en", "zh-Hant", "zh"]
 
-# The same formats read without dateparser, for the forms GovHK footers actually print. Each
-# pattern accepts exactly what ``strptime`` accepts for its format in the C locale (ASCII digits
-# only), so a match gives what dateparser's format pass would; anything else falls through to it.
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        [
-            "january", "february", "march", "april", "may", "june",
-            "july", "august", "september", "october", "november", "december",
-        ],
-        start=1,
-    )
-}  # fmt: skip
-_D, _H, _M = (
-    r"(3[01]|[12][0-9]|0[1-9]|[1-9]| [1-9])",
-    r"(2[0-3]|[01][0-9]|[0-9])",
-    r"([0-5][0-9]|[0-9])",
-)
-_MONTH_OF_YEAR = r"(1[0-2]|0[1-9]|[1-9])"
-_TIME = rf"(?:\s+{_H}:{_M})?"
-_EXACT_EN = re.compile(
-    r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,\s+)?"
-    rf"({'|'.join(_MONTHS)})\s+{_D},\s+([0-9]{{4}}){_TIME}",
-    re.IGNORECASE,
-)
-_EXACT_NUMERIC = [
-    re.compile(rf"([0-9]{{4}})年{_MONTH_OF_YEAR}月{_D}日{_TIME}"),
-    re.compile(rf"([0-9]{{4}})-{_MONTH_OF_YEAR}-{_D}{_TIME}"),
-]
 # Hong Kong's offset has been +08:00 all year since 1980; before, dateparser's tz database knows
 # the summer times, so older dates take the slow path.
 _FIXED_OFFSET_SINCE = 1980
 
 
 def _parse_exact(text: str) -> datetime | None:
-    """A GovHK-format date in Hong Kong time without dateparser; None when text is not one."""
-    if match := _EXACT_EN.fullmatch(text):
-        month_name, day, year, hour, minute = match.groups()
-        month = _MONTHS[month_name.lower()]
-    else:
-        for pattern in _EXACT_NUMERIC:
-            if match := pattern.fullmatch(text):
-                year, month_text, day, hour, minute = match.groups()
-                month = int(month_text)
-                break
-        else:
-            return None
-    if int(year) < _FIXED_OFFSET_SINCE:
-        return None
-    try:
-        return datetime(int(year), month, int(day), int(hour or 0), int(minute or 0), tzinfo=HKT)
-    except ValueError:
-        return None
+    """A date in one of GovHK's formats, in Hong Kong time, read by ``strptime`` as dateparser's
+    format pass would, without dateparser's cost; None when text is in none of them."""
+    for form in _FORMATS:
+        try:
+            parsed = datetime.strptime(text, form)
+        except ValueError:
+            continue
+        return None if parsed.year < _FIXED_OFFSET_SINCE else parsed.replace(tzinfo=HKT)
+    return None
 
 
 _WEEKDAY_ZH = re.compile(r"[（(]\s*(?:星期|週|周)[一二三四五六日天]\s*[）)]")
