@@ -409,8 +409,7 @@ def _story_lines(db: Any, ident: str) -> list[str]:
     """The lines `hkarchive story ID` prints; a usage error when the archive has no such ID."""
     from pipelines.stories import find_story, story_members
 
-    # A story number beyond SQLite's integers names no story (and cannot be bound).
-    story_id = None if ident.isdigit() and len(ident) > 18 else find_story(db, ident)
+    story_id = find_story(db, ident)
     if story_id is not None:
         return _format_story(story_id, story_members(db, story_id))
     if (

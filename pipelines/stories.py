@@ -612,6 +612,8 @@ class Member:
 def find_story(db: sqlite_utils.Database, ident: str) -> int | None:
     """The story number ident names (a story number, or the id of an article in a story)."""
     if ident.isdigit():
+        if len(ident) > 18:  # beyond SQLite's integers: names no story, and cannot be bound
+            return None
         row = db.execute("SELECT id FROM stories WHERE id = ?", [int(ident)]).fetchone()
     else:
         row = db.execute(
