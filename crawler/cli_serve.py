@@ -38,6 +38,8 @@ class Archive:
     name: str
     search_table: str
     media_dir: Path | None
+    # articles_search keyed by articles.search_key (schema 9); older indexes by articles.rowid
+    search_keyed: bool = True
 
 
 def inspect_archive(db_path: str) -> Archive:
@@ -55,6 +57,7 @@ def inspect_archive(db_path: str) -> Archive:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(articles)")}
         finally:
             conn.close()
     except sqlite3.Error as exc:
@@ -69,6 +72,7 @@ def inspect_archive(db_path: str) -> Archive:
         name=path.stem,
         search_table=SEARCH_TABLE if SEARCH_TABLE in tables else FALLBACK_SEARCH_TABLE,
         media_dir=media if media.is_dir() else None,
+        search_keyed=SEARCH_TABLE in tables and "search_key" in columns,
     )
 
 
@@ -86,7 +90,7 @@ def build_metadata(archive: Archive, shipped: dict[str, Any]) -> dict[str, Any]:
     metadata = dict(shipped)
     databases = dict(metadata.get("databases") or {})
     database = databases.pop(SHIPPED_NAME, {})
-    if archive.search_table != SEARCH_TABLE:
+    if not archive.search_keyed:
         database = _retarget_search(database, archive.search_table)
     databases[archive.name] = database
     metadata["databases"] = databases
@@ -110,15 +114,23 @@ def _url_name(name: str) -> str:
 
 
 def _retarget_search(database: dict[str, Any], table: str) -> dict[str, Any]:
+    """Search through `table`, whose rowid is articles.rowid (the English index, or the Chinese
+    one of an archive not yet upgraded to search keys)."""
     pattern = re.compile(rf"\b{SEARCH_TABLE}\b")
     tables = {name: dict(meta) for name, meta in (database.get("tables") or {}).items()}
     if tables.get("articles", {}).get("fts_table") == SEARCH_TABLE:
         tables["articles"]["fts_table"] = table
+        tables["articles"]["fts_pk"] = "rowid"
     queries = {
-        name: {**query, "sql": pattern.sub(table, query["sql"])}
+        name: {**query, "sql": pattern.sub(table, query["sql"]).replace(_KEYED_JOIN, _ROWID_JOIN)}
         for name, query in (database.get("queries") or {}).items()
     }
     return {**database, "tables": tables, "queries": queries}
+
+
+# How the shipped queries join the search index to the articles, and how an older index joins.
+_KEYED_JOIN = "a.search_key = s.rowid"
+_ROWID_JOIN = "a.rowid = s.rowid"
 
 
 def load_shipped_metadata() -> dict[str, Any]:

@@ -7,9 +7,12 @@ released migration: append a new one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import sqlite_utils
+
+logger = logging.getLogger(__name__)
 
 Migration = Callable[[sqlite_utils.Database], None]
 
@@ -232,10 +235,11 @@ def _v6_translation_pairs(db: sqlite_utils.Database) -> None:
 
 def _v7_search_index(db: sqlite_utils.Database) -> None:
     # articles_fts finds no Chinese word inside a sentence; articles_search (beside it) holds a
-    # Chinese-aware form of every title and body, built from the rows already archived.
-    from pipelines.search import reindex  # here, not above: only this migration needs it
+    # Chinese-aware form of every title and body. v9 builds it from the rows already archived,
+    # with the keys it introduced.
+    from pipelines.search import create_search_table  # here: only this migration needs it
 
-    reindex(db)
+    create_search_table(db)
 
 
 def _v8_failures(db: sqlite_utils.Database) -> None:
@@ -263,6 +267,42 @@ def _v8_failures(db: sqlite_utils.Database) -> None:
     db.table("failures").create_index(["item_id"])
 
 
+_SLOW_REINDEX = 20_000  # articles: more take long enough to say so
+
+
+def _v9_search_by_date(db: sqlite_utils.Database) -> None:
+    # articles_search is keyed by minute of publication (articles.search_key), so that newest
+    # first is FTS5's own order and stops at the first page of hits (pipelines/search.py).
+    from pipelines.search import reindex  # here, not above: only this migration needs it
+
+    count = int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+    if count > _SLOW_REINDEX:
+        logger.warning(
+            "Upgrading the archive: rebuilding the search index of %d articles "
+            "(about %d minutes; the archive is locked until it is done)",
+            count, max(1, count // 75_000),
+        )  # fmt: skip
+    db.table("articles").add_column("search_key", int)
+    db.table("articles").create_index(["search_key"], unique=True)
+    # articles_fts indexes the title and body: an update of another column (last_seen_at on
+    # every revisit, search_key here) has nothing to re-index there.
+    db.execute("DROP TRIGGER IF EXISTS articles_au")
+    db.execute(
+        """CREATE TRIGGER articles_au AFTER UPDATE OF title, body_text ON articles BEGIN
+  INSERT INTO articles_fts (articles_fts, rowid, title, body_text)
+    VALUES('delete', old.rowid, old.title, old.body_text);
+  INSERT INTO articles_fts (rowid, title, body_text) VALUES (new.rowid, new.title, new.body_text);
+END"""
+    )
+    # A row deleted from articles takes its row of the search index with it.
+    db.execute(
+        """CREATE TRIGGER articles_search_ad AFTER DELETE ON articles BEGIN
+  DELETE FROM articles_search WHERE rowid = old.search_key;
+END"""
+    )
+    reindex(db)
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_image_files_and_body_hash,
@@ -272,6 +312,7 @@ MIGRATIONS: list[Migration] = [
     _v6_translation_pairs,
     _v7_search_index,
     _v8_failures,
+    _v9_search_by_date,
 ]
 
 

@@ -21,8 +21,15 @@ The FTS5 table stores its content (rather than being contentless): SQLite before
 only delete a contentless row given its old text, and ``highlight()`` needs the text to mark
 what matched. Snippets are cut from the original title and body: each marked token of the
 search form is mapped back to the characters it came from, so a reader sees the sentence with
-the match marked, not bigrams. ``rowid`` is ``articles.rowid``; ``bm25`` with titles weighted
-five times bodies is the table's ``rank``, so ``ORDER BY rank`` ranks alike in any client.
+the match marked, not bigrams. ``bm25`` with titles weighted five times bodies is the table's
+``rank``, so ``ORDER BY rank`` ranks alike in any client.
+
+The index's ``rowid`` is the item's *search key*, ``articles.search_key``: its minute of
+publication (Hong Kong time, counted from 1900) in the high bits and ``articles.rowid`` in the
+low 31 (``search_key & 2147483647`` is the article's rowid). FTS5 walks a match's rows in
+rowid order, so "newest first" is ``ORDER BY rowid DESC LIMIT n``: it stops at the n-th
+match, however many items match and in whatever order they were archived, and a date range
+is a range of rowids.
 
 Queries are parsed here (words, ``"phrases"``, ``AND``/``OR``/``NOT``, parentheses, a
 trailing ``*`` for a prefix) and rewritten into FTS5 syntax with the same transform. Every
@@ -45,6 +52,7 @@ import operator
 import re
 import sqlite3
 import unicodedata
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -187,18 +195,67 @@ def _row(title: str | None, body: str | None) -> tuple[str, str, str, str]:
 
 _INSERT_SQL = f"INSERT INTO {TABLE} (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
 
+# The search key: minutes since 1900-01-01 00:00 (Hong Kong time, as published_at is written),
+# then the article's rowid. Keys stay below 2**63 until the year 10000.
+ROWID_BITS = 31
+ROWID_MASK = (1 << ROWID_BITS) - 1
+_EPOCH = date(1900, 1, 1).toordinal()
+
+
+def publication_minute(published_at: str | None) -> int:
+    """Minutes from 1900-01-01 00:00 to an ISO 8601 publication time (0 when there is none).
+
+    A bare day counts from its midnight; seconds and the offset (always +08:00 in the archive)
+    are not read.
+    """
+    if not published_at:
+        return 0
+    try:
+        day = date.fromisoformat(published_at[:10])
+    except ValueError:
+        return 0
+    minutes = (day.toordinal() - _EPOCH) * 1440
+    clock = published_at[11:16]
+    if published_at[10:11] == "T" and clock[2:3] == ":" and clock.replace(":", "").isdigit():
+        hour, minute = int(clock[:2]), int(clock[3:])
+        if hour < 24 and minute < 60:
+            minutes += hour * 60 + minute
+    return max(0, minutes)
+
+
+def search_key(published_at: str | None, rowid: int) -> int:
+    """The index rowid of the article with this rowid and publication time."""
+    if not 0 < rowid <= ROWID_MASK:
+        raise ValueError(f"article rowid {rowid} is beyond the search index's {ROWID_BITS} bits")
+    return publication_minute(published_at) << ROWID_BITS | rowid
+
+
+def _day_key(day: date) -> int:
+    """The first search key of a day."""
+    return (day.toordinal() - _EPOCH) * 1440 << ROWID_BITS
+
 
 def index_articles(db: sqlite_utils.Database, ids: Iterable[str]) -> None:
     """Bring the search index of these articles up to date (inside the caller's transaction)."""
     for article_id in ids:
         row = db.execute(
-            "SELECT rowid, title, body_text FROM articles WHERE id = ?", [article_id]
+            "SELECT rowid, published_at, search_key, title, body_text FROM articles WHERE id = ?",
+            [article_id],
         ).fetchone()
         if row is None:
             continue
-        rowid, title, body = row
-        db.execute(f"DELETE FROM {TABLE} WHERE rowid = ?", [rowid])
-        db.execute(_INSERT_SQL, [rowid, *_row(title, body)])
+        rowid, published_at, old_key, title, body = row
+        key = search_key(published_at, rowid)
+        # The new key's row too: one left by an article deleted without its index row.
+        for stale in {old_key, key} - {None}:
+            db.execute(f"DELETE FROM {TABLE} WHERE rowid = ?", [stale])
+        if key != old_key:
+            db.execute("UPDATE articles SET search_key = ? WHERE rowid = ?", [key, rowid])
+        db.execute(_INSERT_SQL, [key, *_row(title, body)])
+
+
+# Publication order as the published_at index gives it, within a minute close to key order.
+_PUBLICATION_ORDER_SQL = "SELECT rowid FROM articles ORDER BY published_at, rowid"
 
 
 def create_search_table(db: sqlite_utils.Database) -> None:
@@ -213,15 +270,27 @@ def reindex(db: sqlite_utils.Database, *, batch: int = 1000) -> int:
         # Dropping is far quicker than deleting: FTS5 deletes a stored row by re-reading it.
         db.execute(f"DROP TABLE IF EXISTS {TABLE}")
         create_search_table(db)
-        rows = db.conn.execute("SELECT rowid, title, body_text FROM articles")
-        count = 0
-        while chunk := list(islice(rows, batch)):
-            db.conn.executemany(
-                _INSERT_SQL, [(rowid, *_row(title, body)) for rowid, title, body in chunk]
+        # In order of publication: FTS5 starts a new segment whenever a rowid is lower than
+        # the one before, so rows in key order build one segment, not one per row.
+        order = array("q", (r for (r,) in db.conn.execute(_PUBLICATION_ORDER_SQL)))
+        for start in range(0, len(order), batch):
+            chunk = order[start : start + batch]
+            rows = db.conn.execute(
+                "SELECT rowid, published_at, title, body_text FROM articles "
+                f"WHERE rowid IN ({', '.join('?' * len(chunk))})",
+                list(chunk),
             )
-            count += len(chunk)
+            keyed = sorted((search_key(published_at, rowid), rowid, title, body)
+                           for rowid, published_at, title, body in rows)  # fmt: skip
+            db.conn.executemany(
+                "UPDATE articles SET search_key = ? WHERE rowid = ?",
+                [(key, rowid) for key, rowid, _, _ in keyed],
+            )
+            db.conn.executemany(
+                _INSERT_SQL, [(key, *_row(title, body)) for key, _, title, body in keyed]
+            )
         db.execute(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('optimize')")
-    return count
+    return len(order)
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -480,11 +549,10 @@ _OPEN, _CLOSE = "\x01", "\x02"
 SNIPPET_WIDTH = {"zh": 80}  # characters; Chinese characters are twice as wide as Latin ones
 DEFAULT_SNIPPET_WIDTH = 160
 
-# Newest first, two ways. A query with fewer than _FEW_MATCHES matches has its matches sorted
-# by date; a commoner one walks the archive from its newest item, testing each against the
-# query, which finds a page of hits after a few dozen items. A walk that tests _LONGEST_WALK
-# items and is still short of hits (a common word of a few years long ago) sorts every match.
-_FEW_MATCHES = 2000
+# Newest first: the index is read in descending key order, each match joined to its article
+# and tested against the filters, until a page of hits is found. Filters that reject most
+# matches (a small source, a distant window of days) could make that read long: after
+# _LONGEST_WALK matches without a page of hits, the filtered matches are sorted instead.
 _LONGEST_WALK = 5000
 
 
@@ -512,16 +580,16 @@ def search(
     if order not in ORDERS:
         raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
     match = fts_query(query)
-    where, params = _filters(source, lang, since, until)
+    where, params = _filters(source, lang)
+    keys = _key_range(since, until)
     try:
         # One read transaction: the hits' snippets come from the snapshot that found them.
         with db.atomic():
             if order == "relevance":
-                found = _most_relevant(db, match, where, params, limit)
+                found = _most_relevant(db, match, keys + where, params, limit)
             else:
-                several_sources = not isinstance(source, str) and len(source or []) > 1
-                found = _newest(db, match, where, params, limit, walk=not several_sources)
-            return _hits(db, match, found, marks)
+                found = _newest(db, match, keys, where, params, limit)
+            return _hits(db, match, found, marks, newest=order == "newest")
     except sqlite3.OperationalError as exc:
         # The parser only writes valid FTS5; should SQLite still refuse, say so in one line.
         if str(exc).startswith("fts5:"):
@@ -529,89 +597,67 @@ def search(
         raise
 
 
+_NEWEST_FIRST = "ORDER BY s.rowid DESC LIMIT ?"
+# The index row of an article: its key's low bits are the article's rowid.
+_JOIN = f"FROM {TABLE} s CROSS JOIN articles a ON a.rowid = (s.rowid & {ROWID_MASK})"
+
+
+def _key_range(since: date | None, until: date | None) -> str:
+    """The days of publication as a range of index rowids (which FTS5 reads directly)."""
+    clauses = []
+    if since:
+        clauses.append(f" AND s.rowid >= {_day_key(since):d}")
+    if until:
+        clauses.append(f" AND s.rowid < {_day_key(until + timedelta(days=1)):d}")
+    return "".join(clauses)
+
+
 def _most_relevant(
     db: sqlite_utils.Database, match: str, where: str, params: list[object], limit: int
 ) -> list[tuple[int, float | None]]:
     sql = (
-        f"SELECT {TABLE}.rowid, {TABLE}.rank FROM {TABLE} "
-        f"JOIN articles a ON a.rowid = {TABLE}.rowid "
-        f"WHERE {TABLE} MATCH ?{where} "
-        f"ORDER BY {TABLE}.rank, a.published_at DESC, a.rowid LIMIT ?"
+        f"SELECT s.rowid, s.rank {_JOIN} WHERE s.{TABLE} MATCH ?{where} "
+        "ORDER BY s.rank, s.rowid DESC LIMIT ?"
     )
-    return [(rowid, rank) for rowid, rank in db.execute(sql, [match, *params, limit])]
+    return [(key, rank) for key, rank in db.execute(sql, [match, *params, limit])]
 
 
 def _newest(
     db: sqlite_utils.Database,
     match: str,
+    keys: str,
     where: str,
     params: list[object],
     limit: int,
-    *,
-    walk: bool,
 ) -> list[tuple[int, float | None]]:
-    """The newest matches (by publication, then archive order), walking when that is quicker."""
-    if walk and _matches_at_least(db, match, _FEW_MATCHES):
-        # The filters pick the index to walk: (published_at), (lang, …) or (source, …).
-        newest_items = db.execute(
-            f"SELECT a.rowid FROM articles a WHERE 1{where} "
-            "ORDER BY a.published_at DESC, a.rowid DESC LIMIT ?",
-            [*params, _LONGEST_WALK],
-        )
-        found: list[tuple[int, float | None]] = []
-        walked = 0
-        while batch := [rowid for (rowid,) in islice(newest_items, _WALK_BATCH)]:
-            walked += len(batch)
-            matching = _matching_rowids(db, match, batch)
-            found.extend((rowid, None) for rowid in batch if rowid in matching)
-            if len(found) >= limit:
-                return found[:limit]
-        if walked < _LONGEST_WALK:
-            return found  # every item the filters allow was tested
+    """The newest matches (by minute of publication, then archive order)."""
+    if not where:
+        sql = f"SELECT s.rowid FROM {TABLE} s WHERE s.{TABLE} MATCH ?{keys} {_NEWEST_FIRST}"
+        return [(key, None) for (key,) in db.execute(sql, [match, limit])]
+    # CROSS JOIN keeps the index outside, read newest first; each match's filters are a column.
+    walk = f"SELECT s.rowid, 1{where} {_JOIN} WHERE s.{TABLE} MATCH ?{keys} {_NEWEST_FIRST}"
+    found: list[tuple[int, float | None]] = []
+    walked = 0
+    for key, wanted in db.execute(walk, [*params, match, _LONGEST_WALK]):
+        walked += 1
+        if wanted:
+            found.append((key, None))
+            if len(found) == limit:
+                return found
+    if walked < _LONGEST_WALK:
+        return found  # every match was tested
     sql = (
-        f"SELECT a.rowid FROM {TABLE} JOIN articles a ON a.rowid = {TABLE}.rowid "
-        f"WHERE {TABLE} MATCH ?{where} ORDER BY a.published_at DESC, a.rowid DESC LIMIT ?"
+        f"SELECT s.rowid FROM {TABLE} s JOIN articles a ON a.rowid = (s.rowid & {ROWID_MASK}) "
+        f"WHERE s.{TABLE} MATCH ?{keys}{where} {_NEWEST_FIRST}"
     )
-    return [(rowid, None) for (rowid,) in db.execute(sql, [match, *params, limit])]
+    return [(key, None) for (key,) in db.execute(sql, [match, *params, limit])]
 
 
-# Items are tested a batch at a time, by rowid ranges: items of neighbouring days were mostly
-# archived together, so their rowids come in runs, and FTS5 reads a range of rowids in one pass
-# where testing items one by one costs a lookup of every term in every index segment each.
-_WALK_BATCH = 200
-_RUN_GAP = 32  # rowids this far apart are still read as one range
+def _filters(source: str | Sequence[str] | None, lang: str | None) -> tuple[str, list[object]]:
+    """SQL conditions on the article (alias a) for sources and a language, and their values.
 
-
-def _matching_rowids(db: sqlite_utils.Database, match: str, rowids: list[int]) -> set[int]:
-    """Those of rowids whose item matches the query."""
-    in_range = f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid BETWEEN ? AND ?"
-    matching: set[int] = set()
-    for first, last in _runs(rowids):
-        matching.update(row[0] for row in db.execute(in_range, [match, first, last]))
-    return matching
-
-
-def _runs(rowids: Iterable[int]) -> Iterator[tuple[int, int]]:
-    """The first and last of each run of rowids, no two neighbours more than _RUN_GAP apart."""
-    ordered = sorted(rowids)
-    start = 0
-    for end in range(1, len(ordered) + 1):
-        if end == len(ordered) or ordered[end] - ordered[end - 1] > _RUN_GAP:
-            yield ordered[start], ordered[end - 1]
-            start = end
-
-
-def _matches_at_least(db: sqlite_utils.Database, match: str, count: int) -> bool:
-    sql = f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {TABLE} MATCH ? LIMIT ?)"
-    return int(db.execute(sql, [match, count]).fetchone()[0]) >= count
-
-
-def _filters(
-    source: str | Sequence[str] | None,
-    lang: str | None,
-    since: date | None,
-    until: date | None,
-) -> tuple[str, list[object]]:
+    Days of publication are not among them: they are a range of the index's rowids.
+    """
     clauses: list[str] = []
     params: list[object] = []
     sources = [source] if isinstance(source, str) else list(source or [])
@@ -621,14 +667,22 @@ def _filters(
     if lang:
         clauses.append("a.lang = ?")
         params.append(lang)
-    # published_at is ISO 8601 in Hong Kong time (or a bare day), so days compare as text.
-    if since:
-        clauses.append("a.published_at >= ?")
-        params.append(since.isoformat())
-    if until:
-        clauses.append("a.published_at < ?")
-        params.append((until + timedelta(days=1)).isoformat())
     return "".join(f" AND {clause}" for clause in clauses), params
+
+
+# Hits are highlighted by ranges of keys: one lookup of the query's terms per range, not per
+# hit. Keys this far apart (hits of one minute) are still read as one range.
+_RUN_GAP = 32
+
+
+def _runs(keys: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """The first and last of each run of keys, no two neighbours more than _RUN_GAP apart."""
+    ordered = sorted(keys)
+    start = 0
+    for end in range(1, len(ordered) + 1):
+        if end == len(ordered) or ordered[end] - ordered[end - 1] > _RUN_GAP:
+            yield ordered[start], ordered[end - 1]
+            start = end
 
 
 _ARTICLES_SQL = (
@@ -651,25 +705,33 @@ def _hits(
     match: str,
     found: list[tuple[int, float | None]],
     marks: tuple[str, str],
+    *,
+    newest: bool,
 ) -> list[Hit]:
-    """The found items (rowid and rank) as hits, with their snippets, in the order found."""
-    rowids = [rowid for rowid, _ in found]
-    wanted = set(rowids)
+    """The found items (key and rank) as hits, with their snippets, in the order found.
+
+    The newest matches are the matches of one range of keys, read at once; the most relevant
+    are anywhere, read a run of neighbouring keys at a time.
+    """
+    keys = [key for key, _ in found]
+    if not keys:
+        return []
+    wanted = set(keys)
     marked: dict[int, list[str]] = {}
-    # By ranges of rowids, like the walk: one lookup of the query's terms per range, not per hit.
-    hits = json.dumps(rowids)
-    for first, last in _runs(rowids):
+    hits = json.dumps(keys)
+    for first, last in [(min(keys), max(keys))] if newest else _runs(keys):
         args = {"hits": hits, "open": _OPEN, "close": _CLOSE, "match": match}
         rows = db.execute(_HIGHLIGHT_SQL, args | {"first": first, "last": last})
         marked.update((row[0], row[1:]) for row in rows if row[0] in wanted)
+    rowids = [key & ROWID_MASK for key in keys]
     articles = {
         row[0]: row[1:]
         for row in db.execute(f"{_ARTICLES_SQL} ({', '.join('?' * len(rowids))})", rowids)
     }
     return [
-        _hit(articles[rowid], marked[rowid], rank, marks)
-        for rowid, rank in found
-        if rowid in marked and rowid in articles
+        _hit(articles[key & ROWID_MASK], marked[key], rank, marks)
+        for key, rank in found
+        if key in marked and key & ROWID_MASK in articles
     ]
 
 

@@ -215,7 +215,7 @@ def run_crawl(
 ITEM_SQL = "SELECT id, content_hash, title, published_at, url, lang, body_hash FROM articles"
 SEARCH_SQL = (
     "SELECT a.id, s.title, s.body, s.title_chars, s.body_chars "
-    "FROM articles_search s JOIN articles a ON a.rowid = s.rowid"
+    "FROM articles_search s JOIN articles a ON a.search_key = s.rowid"
 )
 LINKS_SQL = (
     "SELECT story_id, article_id, role, linked_to, round(similarity, 6), method "
@@ -322,7 +322,7 @@ def check_consistent(db: Path, reference: dict[str, Any]) -> int:
             raise CrashTestFailure(f"{table} integrity-check: {exc}") from exc
     indexed = query(db, "SELECT rowid FROM articles_search ORDER BY 1")
     check(
-        indexed == query(db, "SELECT rowid FROM articles ORDER BY 1"),
+        indexed == query(db, "SELECT search_key FROM articles ORDER BY 1"),
         "articles_search rows are not one per article",
     )
     check_captures(db)
