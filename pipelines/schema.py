@@ -324,16 +324,29 @@ def schema_version(db: sqlite_utils.Database) -> int:
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply every pending migration; returns the archive's version afterwards.
 
-    Raises RuntimeError for an archive written by a newer version of the project.
+    Each step runs in its own transaction, holding the write lock from before it reads the
+    version: two processes opening an older archive at once apply each step once. Raises
+    RuntimeError for an archive written by a newer version of the project.
     """
+    while (current := _checked_version(db)) < len(MIGRATIONS):
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = _checked_version(db)  # another process may have upgraded it meanwhile
+            if current < len(MIGRATIONS):
+                MIGRATIONS[current](db)
+                db.execute(f"PRAGMA user_version = {current + 1:d}")
+            db.conn.execute("COMMIT")
+        except BaseException:
+            db.conn.rollback()
+            raise
+    return len(MIGRATIONS)
+
+
+def _checked_version(db: sqlite_utils.Database) -> int:
     current = schema_version(db)
     if current > len(MIGRATIONS):
         raise RuntimeError(
             f"archive schema version {current} is newer than this hkarchive "
             f"(knows {len(MIGRATIONS)}): upgrade hkarchive"
         )
-    for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
-        with db.atomic():
-            migration(db)
-            db.execute(f"PRAGMA user_version = {number:d}")
-    return len(MIGRATIONS)
+    return current

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from crawler.items import Article, Link, Photo
 from pipelines import archive
 from pipelines.archive import ArchiveError, next_visit, open_archive, touch_article, upsert_article
 from pipelines.normalize import normalize_article
-from pipelines.schema import MIGRATIONS, schema_version
+from pipelines.schema import MIGRATIONS, migrate, schema_version
 
 
 def make_article(**changes: object) -> Article:
@@ -62,6 +65,38 @@ def test_archive_from_a_newer_version_is_refused(db_path: Path) -> None:
     conn.close()
     with pytest.raises(ArchiveError, match="newer"):
         open_archive(db_path)
+
+
+def test_two_processes_upgrading_an_archive_apply_each_migration_once(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite_utils.Database(db_path)
+    for number, migration in enumerate(MIGRATIONS[:-1], start=1):
+        with old.atomic():
+            migration(old)
+            old.execute(f"PRAGMA user_version = {number}")
+    old.close()
+    first = sqlite_utils.Database(sqlite3.connect(db_path, timeout=30))
+    second = sqlite_utils.Database(sqlite3.connect(db_path, timeout=30, check_same_thread=False))
+    first.conn.execute("BEGIN IMMEDIATE")  # the first upgrade has begun
+    errors: list[BaseException] = []
+
+    def upgrade() -> None:
+        try:
+            migrate(second)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    late = threading.Thread(target=upgrade)
+    late.start()
+    time.sleep(0.5)  # the second has read the old version and waits for the write lock
+    MIGRATIONS[-1](first)
+    first.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+    first.conn.execute("COMMIT")
+    late.join(timeout=60)
+    assert not late.is_alive() and errors == []
+    assert schema_version(second) == len(MIGRATIONS)
+    first.close()
+    second.close()
 
 
 FETCH_STATE = ("last_seen_at", "last_fetched_at", "last_run_id", "visits", "next_visit_at")

@@ -163,7 +163,7 @@ REVIEWED_SQL_INTERPOLATIONS = {
     ("pipelines/pairs.py", "_marks(wanted)"): "one ? per id",
     ("pipelines/pairs.py", "format:marks"): "one ? per id",
     ("pipelines/pairs.py", "marks"): "one ? per id",
-    ("pipelines/schema.py", "number"): "the migration number, formatted :d",
+    ("pipelines/schema.py", "current + 1"): "the migration number, an int formatted :d",
     ("pipelines/search.py", "', '.join(COLUMNS)"): "column names, a constant",
     ("pipelines/search.py", "TABLE"): "the search table's name, a constant",
     ("pipelines/search.py", "n"): "a column number, an int from range()",
