@@ -87,6 +87,9 @@ HKARCHIVE_MEDIA = False
 MEDIA_ALLOW_REDIRECTS = True
 # Set by the CLI when it holds the archive's lock for the process; else the store takes it.
 HKARCHIVE_LOCK_HELD = False
+# Release pages are extracted in this many worker processes beside the crawl, which then
+# fetches and stores on one core while they parse on another (0: in the crawl's process).
+HKARCHIVE_EXTRACT_WORKERS = 1
 # A live progress line on a terminal (never in cron, where LogStats logs plain lines).
 HKARCHIVE_PROGRESS = True
 

@@ -124,11 +124,12 @@ class Crawl:
 @dataclass(frozen=True)
 class KillPoint:
     """When to kill: after `responses` served, at `seconds` after the start or the first
-    response, or `seconds` after the spider starts closing."""
+    response, `seconds` after the spider starts closing, or once `stored` items are archived."""
 
     mode: str
     responses: int = 0
     seconds: float = 0.0
+    stored: int = 0
 
     def describe(self) -> str:
         return {
@@ -136,6 +137,7 @@ class KillPoint:
             "time": f"{self.seconds:.2f} s after the first response",
             "closing": f"{self.seconds:.2f} s after the spider started closing",
             "startup": f"{self.seconds:.2f} s after start, before any response",
+            "stored": f"once {self.stored} item(s) are archived",
         }[self.mode]
 
     def due(self, crawl: Crawl, served: int, now: float) -> bool:
@@ -146,6 +148,14 @@ class KillPoint:
         if self.mode == "closing":
             return crawl.closing is not None and now >= crawl.closing + self.seconds
         return now >= self.seconds
+
+
+def archived_items(db: Path) -> int:
+    """How many items the archive holds now (0 before its schema exists)."""
+    try:
+        return int(query(db, "SELECT count(*) FROM articles")[0][0]) if db.exists() else 0
+    except sqlite3.Error:
+        return 0
 
 
 def run_crawl(
@@ -190,7 +200,11 @@ def run_crawl(
                 crawl.first_response = now
             if served != crawl.responses:
                 crawl.responses, crawl.last_response = served, now
-            if kill is not None and kill.due(crawl, served, now):
+            if kill is not None and (
+                kill.due(crawl, served, now)
+                if kill.mode != "stored"
+                else archived_items(db) >= kill.stored
+            ):
                 child.send_signal(signal.SIGKILL)
                 crawl.killed = True
                 break

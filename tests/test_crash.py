@@ -43,7 +43,7 @@ def test_a_crawl_killed_while_linking_a_killed_crawls_items_loses_none_of_them(
     scenario = crashtest.SCENARIOS[0]
     reference = site.references[scenario.name]
     db = tmp_path / "archive.db"
-    first = run_crawl(site.server, db, scenario, KillPoint("responses", responses=30))
+    first = run_crawl(site.server, db, scenario, KillPoint("stored", stored=5))
     assert first.killed
     assert check_consistent(db, reference.state) > 0
     second = run_crawl(site.server, db, scenario, KillPoint("closing", seconds=0.0))

@@ -9,6 +9,7 @@ import scrapy
 
 from crawler.args import crawl_window, is_flag
 from crawler.failures import fetch_failed
+from crawler.offload import Extractors, extractors_for
 from crawler.seen import SeenState
 
 if TYPE_CHECKING:
@@ -44,11 +45,19 @@ class ArchiveSpider(scrapy.Spider):
         }
         self.requested: set[str] = set()
         self.seen: SeenState | None = None
+        self._extractors: Extractors | None = None
 
     def open_seen_state(self) -> SeenState:
         """The archive's fetch state for this crawl (opened when the crawl starts)."""
         self.seen = SeenState.for_crawl(self.settings, refresh=self.refresh)
         return self.seen
+
+    @property
+    def extractors(self) -> Extractors:
+        """Where this crawl's pages are extracted (worker processes, started on first use)."""
+        if self._extractors is None:
+            self._extractors = extractors_for(self.settings)
+        return self._extractors
 
     def item_id(self, url: str) -> str | None:
         """The archive id of the item at a URL (None when the URL names no item)."""
@@ -64,6 +73,8 @@ class ArchiveSpider(scrapy.Spider):
             yield failed
 
     def closed(self, reason: str) -> None:
+        if self._extractors is not None:
+            self._extractors.close()
         if self.seen is not None:
             self.seen.close()
 

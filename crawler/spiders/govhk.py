@@ -130,9 +130,12 @@ class GovhkSpider(ArchiveSpider):
             ref.url, seen, callback=self.parse_release, errback=self.release_failed
         )
 
-    def parse_release(self, response: Response) -> Iterator[Article | NotModified | FetchFailed]:
-        """Extract one release; a page that cannot be extracted is logged, counted and
-        quarantined (a FetchFailed of kind ``parse``)."""
+    async def parse_release(
+        self, response: Response
+    ) -> AsyncIterator[Article | NotModified | FetchFailed]:
+        """Extract one release (in an extraction worker, see crawler/offload.py); a page that
+        cannot be extracted is logged, counted and quarantined (a FetchFailed of kind
+        ``parse``)."""
         ref = release_ref(response.url)
         if response.status == 304 and ref is not None:
             yield NotModified(SOURCE, ref.native_id)
@@ -144,7 +147,7 @@ class GovhkSpider(ArchiveSpider):
             yield FetchFailed(SOURCE, response.url, "parse", "not a text page", "item", item_id)
             return
         try:
-            article = extract_release(response)
+            article = await self.extractors.run(extract_release, response)
         except ExtractionError as exc:
             logger.error("Cannot extract %s: %s", response.url, exc)
             self._stats.inc_value("hkarchive/extract_failed")

@@ -1,0 +1,136 @@
+"""Extraction in worker processes gives what extraction in the crawl's process gives."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from scrapy.http import HtmlResponse, TextResponse
+
+from crawler import offload
+from crawler.charset import with_page_encoding
+from crawler.extract import ExtractionError
+from crawler.extract.govhk import extract_release
+from crawler.offload import Extractors, Page
+from tests.conftest import load_fixtures
+
+REPO = Path(__file__).resolve().parent.parent
+GOVHK = [fixture for fixture in load_fixtures() if fixture.folder.parent.name == "govhk"]
+
+
+@pytest.fixture
+def asyncio_reactor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run as under Scrapy's asyncio reactor (here: asyncio.run, no reactor installed)."""
+    monkeypatch.setattr(offload, "_asyncio_reactor", lambda: True)
+
+
+def extract_all(extractors: Extractors, responses: list[TextResponse]) -> list[object]:
+    async def run() -> list[object]:
+        found = await asyncio.gather(
+            *(extractors.run(extract_release, response) for response in responses),
+            return_exceptions=True,
+        )
+        return [repr(item) if isinstance(item, BaseException) else asdict(item) for item in found]
+
+    try:
+        return asyncio.run(run())
+    finally:
+        extractors.close()
+
+
+def test_a_page_sent_to_a_worker_decodes_as_the_crawl_decided() -> None:
+    body = "<html><head><title>香港</title></head><body>政府新聞公報</body></html>".encode("big5")
+    # No charset anywhere: the charset fix picks Big5-HKSCS, which the worker must keep.
+    response = with_page_encoding(HtmlResponse("https://www.info.gov.hk/x.htm", body=body))
+    assert isinstance(response, TextResponse)
+    again = Page.of(response).response()
+    assert type(again) is type(response)
+    assert again.text == response.text and "政府新聞公報" in again.text
+    assert (again.url, again.status, again.headers, again.body) == (
+        response.url, response.status, response.headers, response.body
+    )  # fmt: skip
+
+
+@pytest.mark.usefixtures("asyncio_reactor")
+def test_a_worker_extracts_every_release_as_the_crawl_process_does() -> None:
+    responses = [fixture.response() for fixture in GOVHK]
+    assert len(responses) > 50
+    in_process = extract_all(Extractors(0), responses)
+    in_worker = extract_all(Extractors(1), responses)
+    assert in_worker == in_process
+
+
+@pytest.mark.usefixtures("asyncio_reactor")
+def test_an_extraction_error_in_a_worker_is_raised_in_the_crawl() -> None:
+    page = HtmlResponse(
+        "https://www.info.gov.hk/gia/general/202205/25/P2022052500588.htm",
+        body=b"<html><body>no release here</body></html>",
+    )
+    [found] = extract_all(Extractors(1), [page])
+    assert found == repr(ExtractionError("no headline, og:title or <title>"))
+
+
+def dies_in_a_worker(response: TextResponse) -> str:
+    if multiprocessing.parent_process() is not None:
+        os._exit(3)
+    return response.url
+
+
+@pytest.mark.usefixtures("asyncio_reactor")
+def test_a_worker_that_dies_leaves_extraction_to_the_crawl_process() -> None:
+    extractors = Extractors(1)
+    page = HtmlResponse("https://www.info.gov.hk/x.htm", body=b"<html></html>")
+
+    async def run() -> list[str]:
+        return [await extractors.run(dies_in_a_worker, page) for _ in range(2)]
+
+    try:
+        assert asyncio.run(run()) == [page.url, page.url]
+    finally:
+        extractors.close()
+    assert extractors.workers == 0
+
+
+def test_without_the_asyncio_reactor_extraction_stays_in_process() -> None:
+    extractors = Extractors(2)
+    [fixture] = GOVHK[:1]
+    [found] = extract_all(extractors, [fixture.response()])
+    assert isinstance(found, dict) and found["title"]
+    assert extractors.workers == 0
+
+
+KILLED_CRAWL = """
+import asyncio, os, signal, sys
+from scrapy.http import HtmlResponse
+from crawler import offload
+
+offload._asyncio_reactor = lambda: True
+extractors = offload.Extractors(1)
+page = HtmlResponse("https://www.info.gov.hk/x.htm", body=b"<html></html>")
+print(asyncio.run(extractors.run(offload.worker_pid, page)), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_worker_ends_with_a_crawl_killed_by_sigkill() -> None:
+    # The worker shares the crawl's standard error: were it left running, whoever reads the
+    # crawl's output to its end (cron, a test) would wait for ever.
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_CRAWL],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    worker = int(done.stdout)
+    assert worker != done.returncode
+    while Path(f"/proc/{worker}").exists() and time.monotonic() - started < 30:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{worker}").exists(), "the extraction worker outlived the crawl"
