@@ -13,7 +13,7 @@ import sqlite_utils
 
 from crawler.items import MEDIA_FIELDS, Article, ListingRead
 from pipelines.schema import migrate
-from pipelines.search import index_articles
+from pipelines.search import index_article, search_key
 
 Outcome = Literal["new", "updated", "unchanged"]
 
@@ -188,17 +188,26 @@ def upsert_article(
             _record_media_files(db, article)
             return "unchanged"
         if existing is None:
-            row.update(first_seen_at=seen_at, first_run_id=run_id)
+            # The rowid SQLite would choose, chosen here: the search key is written with the row.
+            rowid, old_key = db.execute(_NEXT_ROWID_SQL).fetchone()[0], None
+            row.update(rowid=rowid, first_seen_at=seen_at, first_run_id=run_id)
             outcome: Outcome = "new"
         else:
+            rowid, old_key = db.execute(_KEY_SQL, [article.id]).fetchone()
             _save_version(db, article.id, existing, run_id)
             row["last_changed_at"] = seen_at
             outcome = "updated"
+        # Written with the row, not updated after it: SQLite rewrites a row whole, body and all.
+        row["search_key"] = key = search_key(article.published_at, rowid)
         _upsert_article(db, row | state)
         keep_media_files(db, article)
         _replace_children(db, article)
-        index_articles(db, [article.id])
+        index_article(db, old_key, key, article.title, article.body_text)
     return outcome
+
+
+_NEXT_ROWID_SQL = "SELECT coalesce(max(rowid), 0) + 1 FROM articles"
+_KEY_SQL = "SELECT rowid, search_key FROM articles WHERE id = ?"
 
 
 # Plain SQL rather than sqlite-utils' upsert() and update(), which read the schema on every
@@ -206,7 +215,8 @@ def upsert_article(
 def _upsert_article(db: sqlite_utils.Database, values: dict[str, Any]) -> None:
     """Insert a row of articles, or update the given columns of the row with its id."""
     columns = list(values)
-    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != "id")
+    kept = ("id", "rowid")
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column not in kept)
     db.execute(
         f"INSERT INTO articles ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
         f"ON CONFLICT(id) DO UPDATE SET {updates}",

@@ -246,16 +246,26 @@ def index_articles(db: sqlite_utils.Database, ids: Iterable[str]) -> None:
             continue
         rowid, published_at, old_key, title, body = row
         key = search_key(published_at, rowid)
-        # The new key's row too: one left by an article deleted without its index row.
-        for stale in {old_key, key} - {None}:
-            db.execute(f"DELETE FROM {TABLE} WHERE rowid = ?", [stale])
         if key != old_key:
             db.execute("UPDATE articles SET search_key = ? WHERE rowid = ?", [key, rowid])
-        db.execute(_INSERT_SQL, [key, *_row(title, body)])
+        index_article(db, old_key, key, title, body)
 
 
-# Publication order as the published_at index gives it, within a minute close to key order.
-_PUBLICATION_ORDER_SQL = "SELECT rowid FROM articles ORDER BY published_at, rowid"
+def index_article(
+    db: sqlite_utils.Database, old_key: int | None, key: int, title: str | None, body: str | None
+) -> None:
+    """Write an article's row of the index under its key, replacing its row under old_key
+    (inside the caller's transaction; articles.search_key is the caller's to set)."""
+    # The new key's row too: one left by an article deleted without its index row.
+    for stale in {old_key, key} - {None}:
+        db.execute(f"DELETE FROM {TABLE} WHERE rowid = ?", [stale])
+    db.execute(_INSERT_SQL, [key, *_row(title, body)])
+
+
+_BY_ROWID_SQL = (
+    "SELECT rowid, published_at, search_key FROM articles WHERE rowid > ? ORDER BY rowid LIMIT ?"
+)
+_KEY_ORDER_SQL = "SELECT search_key FROM articles ORDER BY search_key"
 
 
 def create_search_table(db: sqlite_utils.Database) -> None:
@@ -270,25 +280,27 @@ def reindex(db: sqlite_utils.Database, *, batch: int = 1000) -> int:
         # Dropping is far quicker than deleting: FTS5 deletes a stored row by re-reading it.
         db.execute(f"DROP TABLE IF EXISTS {TABLE}")
         create_search_table(db)
-        # In order of publication: FTS5 starts a new segment whenever a rowid is lower than
-        # the one before, so rows in key order build one segment, not one per row.
-        order = array("q", (r for (r,) in db.conn.execute(_PUBLICATION_ORDER_SQL)))
+        # Every key at once, in rowid order: a row is rewritten whole when a column changes,
+        # so one pass in storage order is far quicker than updates in any other order.
+        last = 0
+        while page := db.conn.execute(_BY_ROWID_SQL, [last, batch]).fetchall():
+            keys = ((search_key(published, rowid), rowid, old) for rowid, published, old in page)
+            db.conn.executemany(
+                "UPDATE articles SET search_key = ? WHERE rowid = ?",
+                [(key, rowid) for key, rowid, old in keys if key != old],
+            )
+            last = page[-1][0]
+        # Then the index in key order (read from the search_key index): FTS5 starts a new
+        # segment whenever a rowid is lower than the one before.
+        order = array("q", (k for (k,) in db.conn.execute(_KEY_ORDER_SQL)))
         for start in range(0, len(order), batch):
             chunk = order[start : start + batch]
             rows = db.conn.execute(
-                "SELECT rowid, published_at, title, body_text FROM articles "
-                f"WHERE rowid IN ({', '.join('?' * len(chunk))})",
+                "SELECT search_key, title, body_text FROM articles "
+                f"WHERE search_key IN ({', '.join('?' * len(chunk))}) ORDER BY search_key",
                 list(chunk),
             )
-            keyed = sorted((search_key(published_at, rowid), rowid, title, body)
-                           for rowid, published_at, title, body in rows)  # fmt: skip
-            db.conn.executemany(
-                "UPDATE articles SET search_key = ? WHERE rowid = ?",
-                [(key, rowid) for key, rowid, _, _ in keyed],
-            )
-            db.conn.executemany(
-                _INSERT_SQL, [(key, *_row(title, body)) for key, _, title, body in keyed]
-            )
+            db.conn.executemany(_INSERT_SQL, [(key, *_row(t, b)) for key, t, b in rows])
         db.execute(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('optimize')")
     return len(order)
 
