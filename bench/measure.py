@@ -23,7 +23,8 @@ class ChildRun:
     user_s: float
     sys_s: float
     peak_rss_mb: float
-    # (seconds since start, RSS in MB) every SAMPLE_EVERY_S, where /proc can be read.
+    # (seconds since start, RSS in MB of the child and its descendants) every SAMPLE_EVERY_S,
+    # where /proc can be read.
     rss_samples: list[tuple[float, float]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -51,12 +52,31 @@ def _rss_mb(pid: int) -> float | None:
     return None
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            text = (task / "children").read_text(encoding="ascii")
+            found.extend(int(child) for child in text.split())
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def tree_rss_mb(pid: int) -> float | None:
+    """RSS of a process and all its descendants together (the crawl and its workers)."""
+    own = _rss_mb(pid)
+    if own is None:
+        return None
+    return own + sum(mb or 0.0 for mb in map(tree_rss_mb, _children(pid)))
+
+
 def _sample(
     pid: int, started: float, samples: list[tuple[float, float]], done: threading.Event
 ) -> None:
     # RSS over time shows whether memory grows with the work, which the peak alone cannot.
     while not done.wait(SAMPLE_EVERY_S):
-        mb = _rss_mb(pid)
+        mb = tree_rss_mb(pid)
         if mb is not None:
             samples.append((time.perf_counter() - started, mb))
 
@@ -66,8 +86,11 @@ def run_child(
 ) -> ChildRun:
     """Run argv to completion with its output in `log`, measured by wait4 on its pid.
 
-    wait4 gives the rusage of that one child (ru_maxrss in KiB on Linux), so the mirror server
-    and this harness are never counted in it.
+    wait4 gives the rusage of that one child and the children it waited for (CPU time of
+    both; ru_maxrss, in KiB on Linux, of the largest one alone), so the mirror server and this
+    harness are never counted in it. RSS is also sampled every second over the child and its
+    descendants together (an extraction worker beside a crawl); the peak is the larger of the
+    two.
     """
     with log.open("ab") as out:
         started = time.perf_counter()
@@ -90,6 +113,6 @@ def run_child(
         cpu_s=usage.ru_utime + usage.ru_stime,
         user_s=usage.ru_utime,
         sys_s=usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024,
+        peak_rss_mb=max([usage.ru_maxrss / 1024, *(mb for _, mb in samples)]),
         rss_samples=samples,
     )

@@ -47,7 +47,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         m = ours["median"]
         out.append(_row("ours", "pages/s (hkarchive crawl)", m["pages_per_s"]))
         out.append(_row("ours", "CPU ms/page", m["cpu_ms_per_page"]))
-        out.append(_row("ours", "peak RSS", m["peak_rss_mb"], " MB"))
+        out.append(_row("ours", "peak RSS, crawl + extraction worker", m["peak_rss_mb"], " MB"))
         out.extend(_server_row("ours", ours))
         if ceiling:
             out.append(_row("ours", "ratio to ceiling", ours["ratio_to_ceiling"], "×",

@@ -10,7 +10,7 @@ from a separate process, and measures in one run:
 5. incremental: a second crawl of the unchanged mirror into the same archive;
 6. search: latency of `hkarchive search` in synthetic archives of 100k and 1M articles,
    size per 1,000 articles, insert rates;
-7. memory: peak RSS of our crawl at N = 1k, 10k, 100k pages.
+7. memory: peak RSS of our crawl (with its extraction worker) at N = 1k, 10k, 100k pages.
 
 Crawls run `--runs` times, interleaved, and the medians are reported. One table is printed
 and every raw number goes to bench/results.json. Run from a checkout:
