@@ -37,10 +37,10 @@ class Mirror:
 
     @classmethod
     @contextmanager
-    def serve(cls, root: Path) -> Iterator[Mirror]:
-        """Serve root until the block ends."""
+    def serve(cls, root: Path, delay_ms: float = 0) -> Iterator[Mirror]:
+        """Serve root until the block ends (answering each request delay_ms late)."""
         proc = subprocess.Popen(  # noqa: S603 (our own module, a path we created)
-            [sys.executable, "-m", "bench.serve", str(root)],
+            [sys.executable, "-m", "bench.serve", str(root), str(delay_ms)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

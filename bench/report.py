@@ -63,6 +63,15 @@ def rows(results: dict[str, Any]) -> list[Row]:
     if naive:
         out.append(_row("naive", "pages/s (requests + bs4)", naive["median"]["pages_per_s"]))
         out.append(_row("naive", "CPU ms/page", naive["median"]["cpu_ms_per_page"]))
+    late = s.get("latency")
+    if late:
+        delay = f"{late['delay_ms']:.0f} ms late"
+        out.append(_row("latency", f"ours pages/s, every answer {delay}",
+                        late["ours"]["pages_per_s"]))  # fmt: skip
+        out.append(_row("latency", f"naive pages/s, every answer {delay}",
+                        late["naive"]["pages_per_s"]))  # fmt: skip
+        out.append(_row("latency", "ours: ratio to naive", late["ratio_to_naive"], "×",
+                        "≥ 5×", lambda v: v >= 5))  # fmt: skip
     ext = s.get("extraction")
     if ext:
         out.append(_row("extraction", "GovHK extractor ms/page", ext["govhk_ms_per_page"],

@@ -10,7 +10,9 @@ from a separate process, and measures in one run:
 5. incremental: a second crawl of the unchanged mirror into the same archive;
 6. search: latency of `hkarchive search` in synthetic archives of 100k and 1M articles,
    size per 1,000 articles, insert rates;
-7. memory: peak RSS of our crawl (with its extraction worker) at N = 1k, 10k, 100k pages.
+7. memory: peak RSS of our crawl (with its extraction worker) at N = 1k, 10k, 100k pages;
+8. latency: ours and naive again on a smaller mirror answering every request late, as a
+   server across a network does (on loopback a sequential script never waits).
 
 Crawls run `--runs` times, interleaved, and the medians are reported. One table is printed
 and every raw number goes to bench/results.json. Run from a checkout:
@@ -44,9 +46,12 @@ if str(REPO) not in sys.path:
 from bench import crawls, extraction, report, searchscale  # noqa: E402
 from bench.sitegen import Site, generate  # noqa: E402
 
-SECTIONS = ("ceiling", "ours", "naive", "extraction", "incremental", "search", "memory")
+SECTIONS = (
+    "ceiling", "ours", "naive", "extraction", "incremental", "search", "memory", "latency"
+)  # fmt: skip
 QUICK = {
     "pages": 100,
+    "latency_pages": 40,
     "runs": 1,
     "memory_steps": "40,100",
     "search_rows": "500,1000",
@@ -69,6 +74,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--search-passes", type=int, default=1, help="timed passes over the queries")
     p.add_argument("--upsert-rows", type=int, help="articles timed through upsert_article")
     p.add_argument("--extract-pages", type=int, help="pages timed in extraction (default 500)")
+    p.add_argument(
+        "--latency-ms",
+        type=float,
+        default=100.0,
+        help="delay of every answer in the latency section (default 100 ms)",
+    )
+    p.add_argument("--latency-pages", type=int,
+                   help="release pages in the latency section's mirror (default 400)")  # fmt: skip
     p.add_argument("--skip", nargs="+", default=[], choices=SECTIONS, metavar="SECTION",
                    help=f"sections to leave out: {', '.join(SECTIONS)}")  # fmt: skip
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
@@ -83,6 +96,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = QUICK if args.quick else {
         "pages": 5000, "runs": 3, "memory_steps": "1000,10000,100000",
         "search_rows": "100000,1000000", "upsert_rows": 2000, "extract_pages": 500,
+        "latency_pages": 400,
     }  # fmt: skip
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -222,6 +236,28 @@ def crawl_sections(args: argparse.Namespace, work: Path, site: Site) -> dict[str
     return out
 
 
+def latency_section(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Ours and naive once each against a mirror that answers every request late."""
+    log(f"latency: {args.latency_pages:,} pages answered {args.latency_ms:.0f} ms late")
+    site = generate(crawls.fresh_dir(work / "mirror-latency"), args.latency_pages, args.per_day)
+    out: dict[str, Any] = {"delay_ms": args.latency_ms, "pages": site.releases}
+    with crawls.Mirror.serve(site.root, args.latency_ms) as mirror:
+        db_dir = crawls.fresh_dir(work / "latency-ours")
+        c = crawls.ours(mirror, site, db_dir / "archive.db", work / "latency-ours.log")
+        if c.stored.get("articles") != site.releases:
+            raise SystemExit(f"ours stored {c.stored} of {site.releases} pages")
+        out["ours"] = c.as_dict(site.releases)
+        c = crawls.naive(mirror, site, db_dir / "naive.db", work / "latency-naive.log")
+        out["naive"] = c.as_dict(site.releases)
+    out["ratio_to_naive"] = out["ours"]["pages_per_s"] / out["naive"]["pages_per_s"]
+    log(f"latency: ours {out['ours']['pages_per_s']:.0f}, naive "
+        f"{out['naive']['pages_per_s']:.0f} pages/s")  # fmt: skip
+    if not args.keep:
+        shutil.rmtree(db_dir, ignore_errors=True)
+        shutil.rmtree(site.root, ignore_errors=True)
+    return out
+
+
 def memory_section(
     args: argparse.Namespace,
     work: Path,
@@ -314,6 +350,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             repeats = 2 if args.quick else 5
             sections["extraction"] = extraction.measure(site.root, args.extract_pages, repeats)
             timings["extraction"] = time.perf_counter() - t
+            save(args.out, results)
+        if "latency" not in args.skip:
+            t = time.perf_counter()
+            sections["latency"] = latency_section(args, work)
+            timings["latency"] = time.perf_counter() - t
             save(args.out, results)
         if "memory" not in args.skip:
             t = time.perf_counter()

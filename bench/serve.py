@@ -1,9 +1,12 @@
 """The mirror server in its own process, so its CPU time is never counted as the crawler's.
 
-Started by bench/run.py as ``python -m bench.serve DIR``: prints the base URL on one line,
+Started by bench/run.py as ``python -m bench.serve DIR [DELAY_MS]``: prints the base URL on one
+line,
 then answers commands on stdin, one per line: ``counts`` prints the tallies since the last
 ``reset`` as one JSON line (statuses, requests for release pages and index pages by status,
 and the server's own CPU seconds so far), ``reset`` forgets them; end of input stops the server.
+With DELAY_MS, every request is answered that many milliseconds late, as by a server across a
+network (the delay is slept in the request's own thread, so requests still overlap).
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import json
 import resource
 import sys
+import time
 from collections import Counter
+from typing import Any
 
 from crawler.mirror import MirrorServer
 from crawler.urls import index_day, release_ref
@@ -43,9 +48,23 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class DelayedServer(MirrorServer):
+    """The mirror, answering every request `delay` seconds late."""
+
+    delay = 0.0
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        time.sleep(self.delay)
+        super().finish_request(request, client_address)
+
+
 def main() -> None:
     """Serve sys.argv[1] on a free loopback port until stdin closes."""
-    with MirrorServer(sys.argv[1]) as server:
+    server_class = MirrorServer
+    if len(sys.argv) > 2 and float(sys.argv[2]) > 0:
+        server_class = DelayedServer
+        DelayedServer.delay = float(sys.argv[2]) / 1000
+    with server_class(sys.argv[1]) as server:
         server.start()
         print(server.url, flush=True)
         for line in sys.stdin:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SECTIONS = ("ceiling", "ours", "naive", "extraction", "incremental", "search", "memory")
+SECTIONS = ("ceiling", "ours", "naive", "extraction", "incremental", "search", "memory", "latency")
 
 
 def test_quick_benchmark_runs_and_writes_every_section(tmp_path: Path) -> None:
