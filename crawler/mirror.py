@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.core.downloader.handlers.base import BaseDownloadHandler
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -352,7 +352,7 @@ def serve(directory: str | Path, host: str = "127.0.0.1", port: int = 8000) -> N
             server.serve_forever()
 
 
-class MirrorDownloadHandler(HTTP11DownloadHandler):
+class MirrorDownloadHandler(BaseDownloadHandler):
     """HTTP(S) download handler that fetches from the mirror named by HKARCHIVE_MIRROR.
 
     Only the download is redirected: the response comes back with the original URL, so
@@ -360,9 +360,16 @@ class MirrorDownloadHandler(HTTP11DownloadHandler):
     it is the stock HTTP/1.1 handler.
     """
 
+    # Built at the first request: a crawl that fetches nothing (a re-crawl of settled days)
+    # never loads Scrapy's HTTP/1.1 client and its TLS stack, half a second of start-up.
+    lazy = True
+
     def __init__(self, crawler: Crawler) -> None:
         """Read the mirror base URL from the HKARCHIVE_MIRROR setting."""
         super().__init__(crawler)
+        from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+
+        self.http = HTTP11DownloadHandler(crawler)
         base = str(crawler.settings.get("HKARCHIVE_MIRROR") or "").strip().rstrip("/")
         self.mirror_base: str | None = base or None
 
@@ -370,7 +377,7 @@ class MirrorDownloadHandler(HTTP11DownloadHandler):
         """Download `request` from the mirror when one is set, else from the web."""
         base = self.mirror_base
         if base is None or request.url == base or request.url.startswith(f"{base}/"):
-            return await super().download_request(request)
+            return await self.http.download_request(request)
         # A proxy chosen for the real host (e.g. from https_proxy) cannot reach a local mirror.
         headers = request.headers.copy()
         headers.pop(b"Proxy-Authorization", None)
@@ -379,5 +386,9 @@ class MirrorDownloadHandler(HTTP11DownloadHandler):
             meta={**request.meta, "proxy": None},
             headers=headers,
         )
-        response = await super().download_request(mirrored)
+        response = await self.http.download_request(mirrored)
         return response.replace(url=request.url)
+
+    async def close(self) -> None:
+        """Close the HTTP/1.1 client's connections."""
+        await self.http.close()

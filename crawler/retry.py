@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Request
 from scrapy.utils.asyncio import sleep
+from scrapy.utils.misc import load_object
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.settings import BaseSettings
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
@@ -46,6 +48,16 @@ class BackoffRetryMiddleware(RetryMiddleware):
     backoff: float
     backoff_max: float
     retry_after_max: float
+
+    def __init__(self, settings: BaseSettings) -> None:
+        # Scrapy loads RETRY_EXCEPTIONS at once, importing its HTTP/1.1 handler for TunnelError:
+        # a quarter of a second of start-up a crawl that sends no request need not pay. They
+        # are loaded at the first exception instead.
+        deferred = settings.copy()
+        deferred.frozen = False  # a private copy
+        deferred.set("RETRY_EXCEPTIONS", [], priority=100)
+        super().__init__(deferred)
+        self._exception_names: list[Any] | None = settings.getlist("RETRY_EXCEPTIONS")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -77,6 +89,12 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_exception(  # type: ignore[override]
         self, request: Request, exception: Exception
     ) -> Request | Response | None:
+        if self._exception_names is not None:
+            self.exceptions_to_retry = tuple(
+                load_object(name) if isinstance(name, str) else name
+                for name in self._exception_names
+            )
+            self._exception_names = None
         result = super().process_exception(request, exception)
         if isinstance(result, Request):
             await self._wait(result, self.delay(result))
