@@ -279,7 +279,7 @@ def _v9_search_by_date(db: sqlite_utils.Database) -> None:
     if count > _SLOW_REINDEX:
         logger.warning(
             "Upgrading the archive: rebuilding the search index of %d articles "
-            "(about %d minutes; the archive is locked until it is done)",
+            "(about %d min; the archive is locked until it is done)",
             count, max(1, count // 75_000),
         )  # fmt: skip
     db.table("articles").add_column("search_key", int)
