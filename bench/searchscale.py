@@ -3,9 +3,9 @@
 Rows are English and Chinese releases whose titles and bodies are recombined sentences of
 the real corpus, spread over 1997-2024. They are written by bulk INSERT into the real schema
 (``open_archive`` creates it; the triggers keep ``articles_fts`` in step) and the bilingual
-index is built by the project's own ``pipelines.search.reindex``, the code the crawl's
-``index_articles`` shares. The per-article path a crawl takes (``upsert_article``) is timed on
-a small sample beside it. Queries go through ``pipelines.search.search``, the function
+index is built by the project's own ``pipelines.search.reindex``, which makes each article's
+search form as the crawl's ``upsert_article`` does. That per-article path is timed on a small
+sample beside it. Queries go through ``pipelines.search.search``, the function
 ``hkarchive search`` calls. Built archives are cached (keyed by size and format version) so a
 second run only queries them.
 """

@@ -232,23 +232,7 @@ def search_key(published_at: str | None, rowid: int) -> int:
 
 def _day_key(day: date) -> int:
     """The first search key of a day."""
-    return (day.toordinal() - _EPOCH) * 1440 << ROWID_BITS
-
-
-def index_articles(db: sqlite_utils.Database, ids: Iterable[str]) -> None:
-    """Bring the search index of these articles up to date (inside the caller's transaction)."""
-    for article_id in ids:
-        row = db.execute(
-            "SELECT rowid, published_at, search_key, title, body_text FROM articles WHERE id = ?",
-            [article_id],
-        ).fetchone()
-        if row is None:
-            continue
-        rowid, published_at, old_key, title, body = row
-        key = search_key(published_at, rowid)
-        if key != old_key:
-            db.execute("UPDATE articles SET search_key = ? WHERE rowid = ?", [key, rowid])
-        index_article(db, old_key, key, title, body)
+    return publication_minute(day.isoformat()) << ROWID_BITS
 
 
 def index_article(
@@ -611,7 +595,8 @@ def search(
 
 _NEWEST_FIRST = "ORDER BY s.rowid DESC LIMIT ?"
 # The index row of an article: its key's low bits are the article's rowid.
-_JOIN = f"FROM {TABLE} s CROSS JOIN articles a ON a.rowid = (s.rowid & {ROWID_MASK})"
+_ON = f"ON a.rowid = (s.rowid & {ROWID_MASK})"
+_JOIN = f"FROM {TABLE} s CROSS JOIN articles a {_ON}"
 
 
 def _key_range(since: date | None, until: date | None) -> str:
@@ -659,7 +644,8 @@ def _newest(
     if walked < _LONGEST_WALK:
         return found  # every match was tested
     sql = (
-        f"SELECT s.rowid FROM {TABLE} s JOIN articles a ON a.rowid = (s.rowid & {ROWID_MASK}) "
+        # A plain JOIN: the planner may start from the articles the filters pick.
+        f"SELECT s.rowid FROM {TABLE} s JOIN articles a {_ON} "
         f"WHERE s.{TABLE} MATCH ?{keys}{where} {_NEWEST_FIRST}"
     )
     return [(key, None) for (key,) in db.execute(sql, [match, *params, limit])]

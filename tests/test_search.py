@@ -25,7 +25,6 @@ from pipelines.search import (
     QueryError,
     excerpt,
     fts_query,
-    index_articles,
     index_form,
     publication_minute,
     reindex,
@@ -103,7 +102,6 @@ ARTICLES = (EN_LAUNCH, ZH_LAUNCH, EN_ROBOTS, ZH_EXHIBITION)
 def store(db: sqlite_utils.Database, *articles: Article) -> None:
     for article in articles:
         upsert_article(db, article, seen_at=SEEN, run_id=None)
-        index_articles(db, [article.id])
 
 
 @pytest.fixture
@@ -426,11 +424,6 @@ def test_an_updated_article_is_found_by_its_new_words_only(db: sqlite_utils.Data
     assert db.execute("SELECT count(*) FROM articles_search").fetchone()[0] == len(ARTICLES)
 
 
-def test_indexing_an_unknown_id_does_nothing(db: sqlite_utils.Database) -> None:
-    index_articles(db, ["govhk:nosuch"])
-    assert db.execute("SELECT count(*) FROM articles_search").fetchone()[0] == len(ARTICLES)
-
-
 def test_migration_indexes_the_articles_already_archived(db_path: Path) -> None:
     names = [migration.__name__ for migration in MIGRATIONS]
     before = names.index("_v7_search_index")
@@ -584,7 +577,6 @@ def test_timing_smoke_with_a_thousand_articles(tmp_path: Path) -> None:
         day = f"2022-{1 + n % 12:02d}-{1 + n % 28:02d}"
         upsert_article(db, make_article(f"S{n:04d}", title, body, lang=lang, published_at=day),
                        seen_at=SEEN, run_id=None)  # fmt: skip
-        index_articles(db, [f"govhk:S{n:04d}"])
     timings = {"upsert and index 1000": time.perf_counter() - started}
     started = time.perf_counter()
     assert reindex(db) == 1000

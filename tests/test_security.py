@@ -168,7 +168,7 @@ REVIEWED_SQL_INTERPOLATIONS = {
     ("pipelines/search.py", "TABLE"): "the search table's name, a constant",
     ("pipelines/search.py", "n"): "a column number, an int from range()",
     ("pipelines/search.py", "', '.join('?' * len(chunk))"): "one ? per rowid",
-    ("pipelines/search.py", "ROWID_MASK"): "an int constant",
+    ("pipelines/search.py", "_ON"): "a fixed join condition with an int constant",
     ("pipelines/search.py", "_JOIN"): "a fixed join of the search table, a constant",
     ("pipelines/search.py", "_NEWEST_FIRST"): "a fixed ORDER BY ... LIMIT ?, a constant",
     ("pipelines/search.py", "keys"): "_key_range(): rowid bounds, ints formatted :d",
