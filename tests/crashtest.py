@@ -140,7 +140,9 @@ class KillPoint:
             "stored": f"once {self.stored} item(s) are archived",
         }[self.mode]
 
-    def due(self, crawl: Crawl, served: int, now: float) -> bool:
+    def due(self, crawl: Crawl, served: int, now: float, db: Path) -> bool:
+        if self.mode == "stored":
+            return archived_items(db) >= self.stored
         if self.mode == "responses":
             return served >= self.responses
         if self.mode == "time":
@@ -200,11 +202,7 @@ def run_crawl(
                 crawl.first_response = now
             if served != crawl.responses:
                 crawl.responses, crawl.last_response = served, now
-            if kill is not None and (
-                kill.due(crawl, served, now)
-                if kill.mode != "stored"
-                else archived_items(db) >= kill.stored
-            ):
+            if kill is not None and kill.due(crawl, served, now, db):
                 child.send_signal(signal.SIGKILL)
                 crawl.killed = True
                 break
