@@ -128,11 +128,6 @@ def _asyncio_reactor() -> bool:
         return False
 
 
-def worker_pid(response: TextResponse) -> int:
-    """The process an extraction runs in (for tests of the workers themselves)."""
-    return os.getpid()
-
-
 def extractors_for(settings: Any) -> Extractors:
     """The extraction workers a crawl's settings ask for."""
     return Extractors(settings.getint("HKARCHIVE_EXTRACT_WORKERS"))

@@ -111,13 +111,19 @@ KILLED_CRAWL = """
 import asyncio, os, signal, sys
 from scrapy.http import HtmlResponse
 from crawler import offload
+from tests.test_offload import worker_pid
 
 offload._asyncio_reactor = lambda: True
 extractors = offload.Extractors(1)
 page = HtmlResponse("https://www.info.gov.hk/x.htm", body=b"<html></html>")
-print(asyncio.run(extractors.run(offload.worker_pid, page)), flush=True)
+print(asyncio.run(extractors.run(worker_pid, page)), flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
+
+
+def worker_pid(response: TextResponse) -> int:
+    """The process an extraction runs in."""
+    return os.getpid()
 
 
 def test_a_worker_ends_with_a_crawl_killed_by_sigkill() -> None:
