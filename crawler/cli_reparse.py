@@ -154,7 +154,6 @@ def run_reparse(
         # Newest capture first, so an item in several captures is stored once, as last seen;
         # only ids are remembered, never whole items.
         stored: set[str] = set()
-        changed: list[str] = []
         for capture in latest_captures(db, sources):
             for article, fetched_at in _items(capture, root, report):
                 if article.id in stored:
@@ -164,20 +163,19 @@ def run_reparse(
                     db, article, seen_at=fetched_at, run_id=run_id, fetched=False
                 )
                 report.outcomes[outcome] += 1
-                if outcome != "unchanged":
-                    changed.append(article.id)
-        _link(db, changed, report)
+        _link(db, report)
         status = "finished"
     finally:
         _finish(db, report, status)
     return report
 
 
-def _link(db: sqlite_utils.Database, changed: list[str], report: ReparseReport) -> None:
-    """Link the changed items into stories and translation pairs, as a crawl's end does."""
-    from pipelines.links import link_changed
+def _link(db: sqlite_utils.Database, report: ReparseReport) -> None:
+    """Link the changed items (and any other queued) into stories and translation pairs, as a
+    crawl's end does."""
+    from pipelines.links import link_queued
 
-    for message, exc in link_changed(db, changed).failures:
+    for message, exc in link_queued(db).failures:
         report.problem(f"{message}: {exc}")
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import sqlite_utils
 
 from crawler.items import MEDIA_FIELDS, Article, ListingRead
+from pipelines.linkqueue import queue_links
 from pipelines.schema import migrate
 from pipelines.search import index_article, search_key
 
@@ -203,6 +204,9 @@ def upsert_article(
         keep_media_files(db, article)
         _replace_children(db, article)
         index_article(db, old_key, key, article.title, article.body_text)
+        # With the item, in its transaction: its links are made later, by whichever run links
+        # next, so a crawl killed before linking loses none.
+        queue_links(db, article.id, at=seen_at, run_id=run_id)
     return outcome
 
 
@@ -340,14 +344,12 @@ def start_run(db: sqlite_utils.Database, spider: str, arguments: dict[str, Any],
         return int(table.last_pk or 0)
 
 
-def recover_interrupted(db: sqlite_utils.Database, pid: int) -> tuple[list[int], list[str]]:
-    """Runs left "running" by dead processes, and their items' ids; writes nothing.
+def mark_interrupted(db: sqlite_utils.Database, pid: int) -> list[int]:
+    """Mark runs left "running" by other processes as interrupted; returns their ids.
 
     Called by a crawl holding the archive's lock, so any other process's running row is a
-    crawl that was killed. Its items were stored one transaction each, but the story links a
-    crawl makes at its end were never made: the caller links them, then marks the runs
-    interrupted (`mark_interrupted`). A caller killed before that leaves them running, so the
-    next crawl links them again: marking them at once would lose them to a second kill.
+    crawl that was killed. Its items were stored one transaction each, and queued for linking
+    with them (pipelines/linkqueue.py): whichever run links next links them.
     """
     with db.atomic():
         runs = [
@@ -357,23 +359,10 @@ def recover_interrupted(db: sqlite_utils.Database, pid: int) -> tuple[list[int],
                 [pid],
             )
         ]
-        if not runs:
-            return [], []
-        marks = ", ".join("?" * len(runs))
-        ids = [
-            row[0]
-            for row in db.execute(f"SELECT id FROM articles WHERE last_run_id IN ({marks})", runs)
-        ]
-    return runs, ids
-
-
-def mark_interrupted(db: sqlite_utils.Database, runs: list[int]) -> None:
-    """Mark killed runs whose items are now linked as interrupted."""
-    if not runs:
-        return
-    with db.atomic():
-        marks = ", ".join("?" * len(runs))
-        db.execute(f"UPDATE crawl_runs SET status = 'interrupted' WHERE id IN ({marks})", runs)
+        if runs:
+            marks = ", ".join("?" * len(runs))
+            db.execute(f"UPDATE crawl_runs SET status = 'interrupted' WHERE id IN ({marks})", runs)
+    return runs
 
 
 def record_listing(

@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from crawler.items import Article
+from pipelines.linkqueue import never_linked, waiting
 
 FIELDS = ("title", "date", "body", "images")
 
@@ -205,6 +206,7 @@ def check_archive(
         *stale_archive(db, now=now, silent_days=silent_days),
         *silent_sources(db, now=now, silent_days=silent_days),
         *coverage_drops(db, now=now, drop=coverage_drop),
+        *unlinked_items(db, running_pids=running_pids),
     ]
 
 
@@ -429,4 +431,48 @@ def coverage_drops(
                         "was the site redesigned?",
                     )
                 )
+    return problems
+
+
+def unlinked_items(
+    db: sqlite_utils.Database, *, running_pids: Collection[int] = ()
+) -> list[Problem]:
+    """Per source, items stored but not linked into stories or translation pairs: queued by a
+    run that ended without linking them (killed, or its linking failed), or never linked at
+    all (no current story signature, and not queued)."""
+    pids = sorted(running_pids)
+    running = [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM crawl_runs WHERE status = 'running' "
+            f"AND pid IN ({', '.join('?' * len(pids))})",
+            pids,
+        )
+    ]
+    problems = []
+    for source, steps in waiting(db, running_runs=running).items():
+        counts = ", ".join(
+            f"{count} {'into stories' if step == 'stories' else 'into translation pairs'}"
+            for step, count in sorted(steps.items(), key=lambda s: s[0] != "stories")
+        )
+        problems.append(
+            Problem(
+                "unlinked",
+                source,
+                f"items stored by runs that ended before linking them wait to be linked "
+                f"({counts}): the next crawl links them, or run `hkarchive story --relink` and "
+                "`hkarchive pairs --relink`",
+            )
+        )
+    for source, ids in never_linked(db).items():
+        shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        problems.append(
+            Problem(
+                "unlinked",
+                source,
+                f"{len(ids)} item{'s' if len(ids) != 1 else ''} stored and never linked into "
+                f"stories ({shown}): "
+                "run `hkarchive story --relink`",
+            )
+        )
     return problems

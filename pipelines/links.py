@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import sqlite_utils
 
+from pipelines.linkqueue import dequeue, queued
 from pipelines.pairs import pair_releases
 from pipelines.stories import link_stories
 
@@ -20,19 +21,30 @@ class Linked:
     failures: list[tuple[str, Exception]] = field(default_factory=list)
 
 
-def link_changed(db: sqlite_utils.Database, ids: Sequence[str]) -> Linked:
-    """Link new and changed items; a failing step is reported, never raised.
+def link_queued(db: sqlite_utils.Database) -> Linked:
+    """Link every item waiting in the link queue, whichever run stored it; a failing step is
+    reported, never raised, and leaves its items queued for the next run.
 
     The items themselves are already stored: `hkarchive story --relink` and
     `hkarchive pairs --relink` can redo what failed.
     """
     linked = Linked()
-    try:
-        linked.story_links = link_stories(db, ids).links
-    except Exception as exc:  # reported to the caller, who counts it as an error
-        linked.failures.append(("linking stories failed", exc))
-    try:
-        linked.translation_pairs = pair_releases(db, ids).pairs
-    except Exception as exc:  # likewise
-        linked.failures.append(("pairing translations failed", exc))
+    steps: list[tuple[str, str, Callable[[Sequence[str]], int]]] = [
+        ("stories", "linking stories failed", lambda ids: link_stories(db, ids).links),
+        ("pairs", "pairing translations failed", lambda ids: pair_releases(db, ids).pairs),
+    ]
+    for step, message, link in steps:
+        ids = queued(db, step)
+        if not ids:
+            continue
+        try:
+            rows = link(ids)
+        except Exception as exc:  # reported to the caller, who counts it as an error
+            linked.failures.append((message, exc))
+            continue
+        dequeue(db, step, ids)
+        if step == "stories":
+            linked.story_links = rows
+        else:
+            linked.translation_pairs = rows
     return linked

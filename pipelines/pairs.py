@@ -59,6 +59,7 @@ import sqlite_utils
 
 from crawler.dates import hk_now
 from crawler.urls import release_ref
+from pipelines.linkqueue import dequeue
 
 logger = logging.getLogger(__name__)
 
@@ -485,6 +486,8 @@ def pair_releases(
             for source, published_at in batch:
                 _pair_slot(db, source, published_at, tally)
     pairs = int(db.execute("SELECT count(*) FROM translation_pairs").fetchone()[0])
+    if article_ids is None:
+        dequeue(db, "pairs")  # every item is paired now, queued ones included
     report = PairReport(
         examined=tally.examined,
         slots=tally.slots,

@@ -303,6 +303,34 @@ END"""
     reindex(db)
 
 
+def _v10_link_queue(db: sqlite_utils.Database) -> None:
+    # Items stored and not yet linked into stories or pairs, per step (pipelines/linkqueue.py).
+    # Before it, a killed crawl's items were found again by the run that stored them last, and
+    # a later finished run touching an item lost it. Queued here: the items of runs left
+    # running, and any item whose story signature is missing or stale (never linked).
+    from pipelines.linkqueue import NEVER_LINKED_SQL, STEPS
+
+    db.execute(
+        """CREATE TABLE link_queue (
+  article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+  step TEXT NOT NULL,
+  queued_at TEXT NOT NULL,
+  run_id INTEGER,
+  PRIMARY KEY (article_id, step)
+) WITHOUT ROWID"""
+    )
+    pending = db.execute(
+        "SELECT a.id, a.last_run_id FROM articles a JOIN crawl_runs r ON r.id = a.last_run_id "
+        "WHERE r.status = 'running'"
+    ).fetchall()
+    pending += [(article_id, None) for article_id, _ in db.execute(NEVER_LINKED_SQL)]
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO link_queue (article_id, step, queued_at, run_id) "
+        "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%S+08:00', 'now', '+8 hours'), ?)",
+        [(article_id, step, run_id) for article_id, run_id in pending for step in STEPS],
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_image_files_and_body_hash,
@@ -313,6 +341,7 @@ MIGRATIONS: list[Migration] = [
     _v7_search_index,
     _v8_failures,
     _v9_search_by_date,
+    _v10_link_queue,
 ]
 
 

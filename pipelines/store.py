@@ -19,13 +19,13 @@ from pipelines.archive import (
     mark_interrupted,
     open_archive,
     record_listing,
-    recover_interrupted,
     start_run,
     touch_article,
     upsert_article,
 )
 from pipelines.failures import clear_failure, record_failure
 from pipelines.health import CoverageTally, run_health_values
+from pipelines.linkqueue import has_queued
 from pipelines.validate import InvalidItem
 
 if TYPE_CHECKING:
@@ -37,10 +37,6 @@ if TYPE_CHECKING:
     from scrapy.spiders import Spider
 
 logger = logging.getLogger(__name__)
-
-# Killed runs whose items a spider of this process is linking: the other spiders of the same
-# `hkarchive crawl` leave them to it rather than link them again.
-_RECOVERING: set[int] = set()
 
 
 class StorePipeline:
@@ -57,10 +53,8 @@ class StorePipeline:
         self.path: str = crawler.settings.get("HKARCHIVE_DB")
         self.db: sqlite_utils.Database | None = None
         self.run_id: int | None = None
-        self.changed_ids: list[str] = []
         self.coverage = CoverageTally()
         self.lock: ArchiveLock | None = None
-        self.recovered_runs: list[int] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -83,14 +77,12 @@ class StorePipeline:
         self.run_id = start_run(self.db, spider.name, arguments, hk_now().isoformat())
         self._stats.set_value("hkarchive/run_id", self.run_id)
         self._record_pid()
-        runs, recovered = recover_interrupted(self.db, os.getpid())
-        self.recovered_runs = [run for run in runs if run not in _RECOVERING]
-        if self.recovered_runs:
-            _RECOVERING.update(self.recovered_runs)
+        interrupted = mark_interrupted(self.db, os.getpid())
+        if interrupted:
             logger.warning(
-                "Earlier crawls were interrupted: linking their %d items", len(recovered)
-            )
-            self.changed_ids.extend(recovered)
+                "Earlier crawls were interrupted (runs %s): their stored items are linked "
+                "at this crawl's end", ", ".join(map(str, interrupted)),
+            )  # fmt: skip
         logger.info("Archive %s, run %d", self.path, self.run_id)
 
     def _take_lock(self) -> None:
@@ -153,8 +145,6 @@ class StorePipeline:
         clear_failure(self.db, url=item.url, item_id=item.id)
         self.coverage.add(item)
         self._stats.inc_value(f"hkarchive/items_{outcome}")
-        if outcome != "unchanged":
-            self.changed_ids.append(item.id)
         return item
 
     def _record_failure(self, failed: FetchFailed) -> None:
@@ -181,30 +171,28 @@ class StorePipeline:
             FetchFailed(item.source, url, "parse", str(exception), "item", item.id)
         )
 
-    def _link_changed(self) -> bool:
-        """Link this run's new and changed items into stories and translation pairs; a failure
-        is logged as an error (and so counted). True when every step worked."""
+    def _link_queued(self) -> None:
+        """Link every item waiting in the link queue into stories and translation pairs: this
+        run's new and changed items, and any an earlier crawl stored but did not link (killed,
+        or its linking failed). A failed step is logged as an error (and so counted); its
+        items stay queued for the next run."""
         assert self.db is not None
-        if not self.changed_ids:
-            return True  # nothing new: a re-crawl need not load the linkers (over a second)
-        from pipelines.links import link_changed  # here: it imports datasketch and SciPy
+        if not has_queued(self.db):
+            return  # nothing new: a re-crawl need not load the linkers (over a second)
+        from pipelines.links import link_queued  # here: it imports datasketch and SciPy
 
-        linked = link_changed(self.db, self.changed_ids)
+        linked = link_queued(self.db)
         for message, exc in linked.failures:
             logger.error("%s", message, exc_info=exc)
         if linked.story_links is not None:
             self._stats.set_value("hkarchive/stories_linked_items", linked.story_links)
         if linked.translation_pairs is not None:
             self._stats.set_value("hkarchive/translation_pairs", linked.translation_pairs)
-        return not linked.failures
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.db is None or self.run_id is None:
             return
-        if self._link_changed():
-            # Only now: a crawl killed before this leaves them for the next one to link.
-            mark_interrupted(self.db, self.recovered_runs)
-            _RECOVERING.difference_update(self.recovered_runs)
+        self._link_queued()
         stats = self._stats.get_stats()
         errors = int(stats.get("log_count/ERROR", 0))
         finish_run(

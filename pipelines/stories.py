@@ -48,6 +48,7 @@ import sqlite_utils
 from datasketch import MinHash  # type: ignore[import-untyped]  # datasketch ships no type hints
 
 from crawler.dates import hk_now
+from pipelines.linkqueue import SIGNATURE_DAY, dequeue
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +236,8 @@ def link_stories(db: sqlite_utils.Database, article_ids: Iterable[str] | None = 
         written = _write_stories(db, graph)
         stories = int(db.execute("SELECT count(*) FROM stories").fetchone()[0])
         links = int(db.execute("SELECT count(*) FROM story_links").fetchone()[0])
+        if ids is None:
+            dequeue(db, "stories")  # every item is linked now, queued ones included
     report = LinkReport(
         examined=examined,
         signed=signed,
@@ -277,7 +280,7 @@ def _existing_ids(db: sqlite_utils.Database, ids: list[str] | None) -> list[str]
     return sorted(found)
 
 
-_DAY = "substr(coalesce(a.published_at, a.first_seen_at), 1, 10)"
+_DAY = SIGNATURE_DAY
 
 _STATE_SQL = f"""
 SELECT a.id, m.article_id IS NULL OR m.body_hash IS NOT a.body_hash OR m.day IS NOT {_DAY}

@@ -27,6 +27,7 @@ from pipelines.health import (
     failures_from_stats,
     run_health_values,
 )
+from pipelines.stories import link_stories
 from tests.conftest import run_cli
 
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=HKT)
@@ -106,6 +107,7 @@ def add_article(
             "first_seen_at": (seen or published).isoformat(),
         }
     )
+    link_stories(db, [f"{source}:{n}"])  # as the crawl that stored it does
 
 
 def daily_items(db: sqlite_utils.Database, source: str, days: range) -> None:
@@ -417,6 +419,7 @@ def test_check_prints_ok_and_exits_0_when_healthy(db: sqlite_utils.Database, db_
     db.execute("UPDATE crawl_runs SET started_at = ?", [datetime.now(HKT).isoformat()])
     db.execute("UPDATE articles SET published_at = ?", [datetime.now(HKT).isoformat()])
     db.conn.commit()
+    link_stories(db)  # the new dates are new days to file the items' signatures under
     result = CliRunner().invoke(check, ["--db", str(db_path)])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("ok: ")

@@ -1,0 +1,212 @@
+"""The link queue: every stored item is linked into stories and pairs, whichever run stored it,
+whichever runs were killed, and `hkarchive check` reports any item left unlinked."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+from scrapy import Spider
+from scrapy.utils.test import get_crawler
+
+from crawler.items import Article
+from pipelines import links as links_module
+from pipelines.archive import open_archive, upsert_article
+from pipelines.health import check_archive, unlinked_items
+from pipelines.linkqueue import never_linked, queued, waiting
+from pipelines.links import link_queued
+from pipelines.schema import MIGRATIONS, migrate
+from pipelines.store import StorePipeline
+from tests.test_stories import (
+    CPII_INNOHK,
+    GOVHK_INNOHK,
+    SEEN,
+    cairs_innohk,
+    cpii_innohk,
+    fixture_article,
+    links,
+    make_article,
+)
+
+DEAD_PID = 2**22 + 12345  # beyond Linux's pid_max default: no process has it
+
+
+class _Spider(Spider):
+    name = "linking-test"
+
+
+class _Crawl:
+    """One spider's StorePipeline, opened as a crawl opens it, in a process of its own."""
+
+    def __init__(self, path: Path) -> None:
+        # The CLI holds the archive's lock for a whole `hkarchive crawl`; these share it.
+        crawler = get_crawler(_Spider, {"HKARCHIVE_DB": str(path), "HKARCHIVE_LOCK_HELD": True})
+        crawler.spider = _Spider.from_crawler(crawler)
+        self.crawler = crawler
+        self.pipeline = StorePipeline.from_crawler(crawler)
+        self.pipeline.open_spider()
+
+    def store(self, *articles: Article) -> None:
+        for article in articles:
+            self.pipeline.process_item(article)
+
+    def finish(self) -> None:
+        self.pipeline.spider_closed(self.crawler.spider, "finished")
+
+    def kill(self) -> None:
+        """As SIGKILL leaves it: the run row says running, for a process that is gone."""
+        db, run_id = self.pipeline.db, self.pipeline.run_id
+        assert db is not None
+        with db.atomic():
+            db.execute("UPDATE crawl_runs SET pid = ? WHERE id = ?", [DEAD_PID, run_id])
+        db.close()
+        self.pipeline.db = None
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "archive.db"
+
+
+@pytest.fixture
+def db(path: Path) -> Iterator[sqlite_utils.Database]:
+    database = open_archive(path)
+    yield database
+    database.close()
+
+
+def test_an_item_a_killed_crawl_stored_is_linked_after_a_finished_run_stores_it_unchanged(
+    path: Path,
+) -> None:
+    # Seed 12345 of the crash test: the CPII republication was stored by a killed crawl; in the
+    # next crawl the run that took the killed one's items over was killed too, while the CPII
+    # run, storing the item again unchanged, finished; the crawl after that stored the GovHK
+    # original, and the republication was never linked to it.
+    first = _Crawl(path)
+    first.store(cpii_innohk())
+    first.kill()
+    taking_over, cpii = _Crawl(path), _Crawl(path)
+    cpii.store(cpii_innohk())
+    cpii.finish()
+    taking_over.kill()
+    last = _Crawl(path)
+    last.store(fixture_article("P2022052500588"))
+    last.finish()
+    with open_archive(path) as db:
+        assert links(db)[CPII_INNOHK]["linked_to"] == GOVHK_INNOHK
+        assert queued(db, "stories") == queued(db, "pairs") == []
+        assert never_linked(db) == {}
+        statuses = [row[0] for row in db.execute("SELECT status FROM crawl_runs ORDER BY id")]
+    assert statuses == ["interrupted", "interrupted", "finished", "finished"]
+
+
+def test_the_first_run_of_a_crawl_to_finish_links_what_the_others_stored_so_far(
+    path: Path,
+) -> None:
+    govhk, centres = _Crawl(path), _Crawl(path)
+    govhk.store(fixture_article("P2022052500588"))
+    centres.store(cairs_innohk())
+    centres.finish()  # links both: the GovHK run's item is queued already
+    govhk.kill()
+    with open_archive(path) as db:
+        assert links(db)["cairs:en/36"]["linked_to"] == GOVHK_INNOHK
+        assert queued(db, "stories") == []
+
+
+def test_storing_queues_new_and_changed_items_for_both_steps_and_linking_empties_it(
+    db: sqlite_utils.Database,
+) -> None:
+    release = fixture_article("P2022052500588")
+    upsert_article(db, release, seen_at=SEEN, run_id=7)
+    assert queued(db, "stories") == queued(db, "pairs") == [GOVHK_INNOHK]
+    link_queued(db)
+    assert queued(db, "stories") == queued(db, "pairs") == []
+    upsert_article(db, release, seen_at=SEEN, run_id=8)  # unchanged: nothing new to link
+    assert queued(db, "stories") == []
+    corrected = make_article(
+        "govhk", release.native_id, release.published_at or "", f"{release.body_text}\nCorrected."
+    )
+    upsert_article(db, corrected, seen_at=SEEN, run_id=9)
+    assert queued(db, "stories") == queued(db, "pairs") == [GOVHK_INNOHK]
+
+
+def test_a_failing_step_keeps_its_items_queued_for_the_next_run(
+    db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upsert_article(db, fixture_article("P2022052500588"), seen_at=SEEN, run_id=1)
+    upsert_article(db, cairs_innohk(), seen_at=SEEN, run_id=1)
+
+    def broken(*args: Any) -> Any:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(links_module, "pair_releases", broken)
+    linked = link_queued(db)
+    assert [message for message, _ in linked.failures] == ["pairing translations failed"]
+    assert queued(db, "stories") == []
+    assert queued(db, "pairs") == ["cairs:en/36", GOVHK_INNOHK]
+    monkeypatch.undo()
+    assert link_queued(db).failures == []
+    assert queued(db, "pairs") == []
+
+
+def test_check_reports_items_left_queued_and_items_never_linked(
+    db: sqlite_utils.Database,
+) -> None:
+    upsert_article(db, cairs_innohk(), seen_at=SEEN, run_id=None)
+    run = db.table("crawl_runs").insert({"spider": "cpii", "status": "running", "pid": 4242})
+    upsert_article(db, cpii_innohk(), seen_at=SEEN, run_id=run.last_pk)
+    # The CAiRS item was queued by no run in progress; the CPII one by a crawl still running.
+    assert waiting(db, running_runs=[run.last_pk]) == {"cairs": {"pairs": 1, "stories": 1}}
+    problems = unlinked_items(db, running_pids={4242})
+    assert [(p.kind, p.source) for p in problems] == [("unlinked", "cairs")]
+    assert "wait to be linked (1 into stories, 1 into translation pairs)" in problems[0].message
+    # The crawl is dead: its item waits too.
+    assert {p.source for p in unlinked_items(db)} == {"cairs", "cpii"}
+    # An item whose queue entry went missing, as the lost one of seed 12345 had none.
+    db.execute("DELETE FROM link_queue")
+    never = unlinked_items(db)
+    assert [p.source for p in never] == ["cairs", "cpii"]
+    assert "1 item stored and never linked into stories (cairs:en/36)" in never[0].message
+    from pipelines.stories import link_stories
+
+    link_stories(db)
+    assert unlinked_items(db) == []
+
+
+def test_check_archive_includes_unlinked_items(db: sqlite_utils.Database) -> None:
+    from datetime import datetime
+
+    from crawler.dates import HKT
+
+    db.table("crawl_runs").insert({"spider": "cairs", "status": "finished", "errors": 0})
+    upsert_article(db, cairs_innohk(), seen_at=SEEN, run_id=1)
+    found = check_archive(db, now=datetime(2022, 5, 26, tzinfo=HKT))
+    assert ("unlinked", "cairs") in [(p.kind, p.source) for p in found]
+
+
+def test_upgrading_queues_the_items_of_killed_runs_and_items_never_linked(path: Path) -> None:
+    old = sqlite_utils.Database(path)
+    for number, migration in enumerate(MIGRATIONS[:9], start=1):
+        with old.atomic():
+            migration(old)
+            old.execute(f"PRAGMA user_version = {number}")
+    old.table("crawl_runs").insert_all(
+        [{"id": 1, "spider": "cairs", "status": "finished"}, {"id": 2, "status": "running"}]
+    )
+    for native_id, run_id in (("1", 1), ("2", 2)):
+        old.table("articles").insert(
+            {"id": f"cairs:{native_id}", "source": "cairs", "native_id": native_id, "url": "u",
+             "lang": "en", "title": "t", "body_text": "b", "content_hash": "h",
+             "last_run_id": run_id}
+        )  # fmt: skip
+    old.table("article_minhash").insert(
+        {"article_id": "cairs:1", "body_hash": None, "day": None, "params": "p"}
+    )
+    migrate(old)
+    found = old.execute("SELECT article_id, step, run_id FROM link_queue ORDER BY 1, 2").fetchall()
+    assert found == [("cairs:2", "pairs", 2), ("cairs:2", "stories", 2)]
+    old.close()
