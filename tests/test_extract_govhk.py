@@ -91,3 +91,22 @@ def test_index_links_found_by_url_pattern_in_any_layout() -> None:
     refs = list(release_links(response(index, "https://www.info.gov.hk/gia/general/202001/02.htm")))
     assert [r.native_id for r in refs] == ["P2020010200831", "P2020010100123", "2002-0724130"]
     assert refs[0].url == URL
+
+
+def _nested(depth: int) -> bytes:
+    """The real release with `depth` nested <div> wrapping one sentence, just before its footer."""
+    nest = b"<div>" * depth + b"A deeply nested sentence." + b"</div>" * depth
+    return FOOTER.sub(lambda m: nest + m[0], REAL, count=1)
+
+
+def test_a_body_nested_deeper_than_pythons_recursion_limit_is_read_whole() -> None:
+    article = extract_release(response(_nested(1500)))
+    assert "A deeply nested sentence." in article.body_text
+    assert article.published_at == extract_release(response(REAL)).published_at
+
+
+def test_a_page_nested_deeper_than_the_parser_reads_is_refused_not_stored_cut_short() -> None:
+    # libxml2 stops at depth 2048 and keeps what it read: without the check the release would be
+    # stored without its footer, dated from its folder, and nothing would say so.
+    with pytest.raises(ExtractionError, match="parser stopped reading"):
+        extract_release(response(_nested(20_000)))

@@ -26,7 +26,7 @@ from scrapy.http import TextResponse
 
 from crawler.config import SourceConfig
 from crawler.dates import format_hk, parse_hk_datetime
-from crawler.extract import ExtractionError
+from crawler.extract import ExtractionError, page_root
 from crawler.extract.sanitize import sanitize_html
 from crawler.extract.text import (
     element_text,
@@ -58,7 +58,7 @@ _LINES_AFTER_TITLE = 12
 
 def extract_detail(response: TextResponse, config: SourceConfig) -> Article:
     """Extract a news item page of a configured source into an Article."""
-    root = response.selector.root
+    root = page_root(response)
     methods: dict[str, str] = {}
     title, title_el, methods["title"] = _title(response, root, config)
     if not title:

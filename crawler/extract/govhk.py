@@ -19,7 +19,7 @@ from parsel import Selector
 from scrapy.http import TextResponse
 
 from crawler.dates import format_hk, parse_hk_datetime
-from crawler.extract import ExtractionError
+from crawler.extract import ExtractionError, page_root
 from crawler.extract.sanitize import sanitize_html
 from crawler.extract.text import element_text, script_language, squash, to_html
 from crawler.items import Article, Attachment, Link, Photo, Video
@@ -113,7 +113,7 @@ def extract_release(response: TextResponse) -> Article:
     ref = release_ref(response.url)
     if ref is None:
         raise ExtractionError(f"not a GovHK release URL: {response.url}")
-    root = response.selector.root
+    root = page_root(response)
     methods: dict[str, str] = {}
 
     title, methods["title"] = _title(root)

@@ -61,43 +61,54 @@ def _hidden(el: html.HtmlElement) -> bool:
     return "display:none" in style
 
 
-def _render(el: html.HtmlElement, out: _Writer, list_index: int | None = None) -> None:
-    tag = el.tag if isinstance(el.tag, str) else ""
-    if not tag or tag in _SKIP or _hidden(el):
-        # Comments and processing instructions still carry the text that follows them.
-        out.text(el.tail)
-        return
-    if tag == "br":
-        out.br()
-        out.text(el.tail)
-        return
-    if tag == "table":
-        out.paragraph()
-        for row in _table_rows(el):
-            out.text(row)
+def _render(root: html.HtmlElement, out: _Writer, list_index: int | None = None) -> None:
+    """Write an element, its descendants and its tail; iterative, so that no depth of nesting
+    (a hostile page's 20,000 nested ``<div>``) exhausts Python's stack."""
+    # Each entry: (element, its number in an <ol>, whether it is being closed).
+    stack: list[tuple[html.HtmlElement, int | None, bool]] = [(root, list_index, False)]
+    while stack:
+        el, index, closing = stack.pop()
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if closing:
+            if tag in _PARAGRAPH:
+                out.paragraph()
+            elif tag in _BLOCK:
+                out.line()
+            out.text(el.tail)
+            continue
+        if not tag or tag in _SKIP or _hidden(el):
+            # Comments and processing instructions still carry the text that follows them.
+            out.text(el.tail)
+            continue
+        if tag == "br":
+            out.br()
+            out.text(el.tail)
+            continue
+        if tag == "table":
+            out.paragraph()
+            for row in _table_rows(el):
+                out.text(row)
+                out.line()
+            out.paragraph()
+            out.text(el.tail)
+            continue
+        if tag in _PARAGRAPH:
+            out.paragraph()
+        elif tag in _BLOCK:
             out.line()
-        out.paragraph()
-        out.text(el.tail)
-        return
-    if tag in _PARAGRAPH:
-        out.paragraph()
-    elif tag in _BLOCK:
-        out.line()
-    if tag == "li":
-        out.text(f"{list_index}. " if list_index is not None else "- ")
-    out.text(el.text)
-    number = 0
-    for child in el:
-        child_index = None
-        if tag == "ol" and isinstance(child.tag, str) and child.tag == "li":
-            number += 1
-            child_index = number
-        _render(child, out, child_index)
-    if tag in _PARAGRAPH:
-        out.paragraph()
-    elif tag in _BLOCK:
-        out.line()
-    out.text(el.tail)
+        if tag == "li":
+            out.text(f"{index}. " if index is not None else "- ")
+        out.text(el.text)
+        stack.append((el, None, True))
+        children: list[tuple[html.HtmlElement, int | None, bool]] = []
+        number = 0
+        for child in el:
+            child_index = None
+            if tag == "ol" and isinstance(child.tag, str) and child.tag == "li":
+                number += 1
+                child_index = number
+            children.append((child, child_index, False))
+        stack.extend(reversed(children))
 
 
 _ROWS = etree.XPath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
