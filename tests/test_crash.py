@@ -15,7 +15,8 @@ import pytest
 from tests import crashtest
 from tests.crashtest import KillPoint, Site, check_complete, check_consistent, run_crawl
 
-KILLS = int(os.environ.get("CRASHTEST_KILLS", "10"))
+# 12 kills reach the rounds where the seeds below failed (seed 777: round 8, after 9 to 11 kills).
+KILLS = int(os.environ.get("CRASHTEST_KILLS", "12"))
 # Fixed seeds, so that CI's result never depends on a random draw. 12345, 598777, 44444 and 777
 # each left a story unlinked before the link queue (pipelines/linkqueue.py), every time; the
 # others are further draws kept for their spread of kill modes.

@@ -537,3 +537,48 @@ def test_datasette_shows_hostile_html_sanitised_and_text_escaped(
     status, listing = _get(ds, "/archive/articles", _size="max")
     assert status == 200
     assert "alert(" not in "".join(re.findall(r"<(?!/)[^>]*>", listing))
+
+
+MARKUP_NAME = "<img src=x onerror=alert('name')><script>alert('name')</script>"
+
+
+def test_markup_in_captions_and_attachment_names_is_stored_as_text_and_shown_escaped(
+    tmp_path: Path,
+) -> None:
+    """A real release whose photo caption and attachment name carry markup (as escaped text,
+    the only way a page can show it): the archive keeps the text, datasette shows it escaped."""
+    from tests.conftest import FIXTURES
+
+    page = (FIXTURES / "govhk" / "P2019040900615" / "body.html").read_text(encoding="utf-8")
+    escaped = html.escape(MARKUP_NAME)
+    page = page.replace(
+        "<span>Hong Kong's Role in the Guangdong-Hong Kong-Macao Greater Bay Area</span>",
+        f"<span>{escaped}</span>",
+    )
+    caption = "The Chief Executive, Mrs Carrie Lam, this morning (April 9)"
+    assert page.count(caption) >= 2  # the link's title and the image's alt
+    page = page.replace(caption, escaped)
+    url = "https://www.info.gov.hk/gia/general/201904/09/P2019040900615.htm"
+    response = TextResponse(url=url, body=page.encode(), headers={"Content-Type": "text/html"})
+    [article] = extract_items("govhk", response, [])
+    db_path = tmp_path / "archive.db"
+    with open_archive(db_path) as db:
+        upsert_article(db, normalize_article(article), seen_at=SEEN, run_id=None)
+    conn = sqlite3.connect(db_path)
+    titles = [r[0] for r in conn.execute("SELECT title FROM attachments")]
+    captions = [r[0] for r in conn.execute("SELECT caption FROM images")]
+    conn.close()
+    assert MARKUP_NAME in titles
+    assert any(c.startswith(MARKUP_NAME) for c in captions), captions
+    ds = _datasette(db_path, allow_sql=False)
+    for path in (
+        "/archive/attachments",
+        "/archive/images",
+        "/archive/articles/govhk~3AP2019040900615",
+    ):
+        status, shown = _get(ds, path)
+        assert status == 200, path
+        assert "onerror=alert('name')" not in "".join(re.findall(r"<(?!/)[^>]*>", shown)), path
+        assert "<script>alert('name')" not in shown, path
+        if "/articles/" not in path:  # the article's page shows neither
+            assert "&lt;script&gt;alert(" in shown, path  # shown, as text
