@@ -55,6 +55,9 @@ HKARCHIVE_FAILURE_MAX_ATTEMPTS = 5
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
+# GovHK's busiest day lists a few hundred releases, a centre's listing page a few dozen: a page
+# linking more items than this is refused whole (recorded as oversize), not followed.
+HKARCHIVE_MAX_LINKS_PER_PAGE = 5000
 COOKIES_ENABLED = False
 # No listening ports on a machine that crawls from cron.
 TELNETCONSOLE_ENABLED = False

@@ -360,3 +360,29 @@ def test_an_archive_of_the_previous_version_gains_the_failures_table(tmp_path: P
     assert "failures" in upgraded.table_names()
     assert migrate(upgraded) == len(MIGRATIONS)
     upgraded.close()
+
+
+def test_an_index_page_linking_100000_releases_is_refused_not_followed(
+    server: FaultMirrorServer, tmp_path: Path
+) -> None:
+    day = "202001/02"
+    links = "".join(
+        f'<a href="/gia/general/{day}/P20200102{n:05d}.htm">Release {n}</a><br>\n'
+        for n in range(100_000)
+    )
+    server.add(f"{GENERAL}/{day}.htm", "body", body=f"<html><body>{links}</body></html>".encode())
+    db = tmp_path / "archive.db"
+    started = time.monotonic()
+    result = crawl(server, db, "--since", "2020-01-02", "--until", "2020-01-02", "--lang", "en")
+    assert time.monotonic() - started < 120
+    assert result.code == 1, result.stderr[-2000:]
+    assert "links 100000 items, more than the 5000" in result.stderr
+    assert not [t for t in server.hits if "/P20200102" in t]  # not one release requested
+    assert failures(db) == {
+        f"/gia/general/{day}.htm": (
+            "oversize", "listing", 1,
+            "links 100000 items, more than the 5000 a listing page may: none followed",
+        )
+    }  # fmt: skip
+    # Not settled: the next run reads the day's index page again.
+    assert rows(db, "SELECT url FROM listing_pages WHERE url LIKE '%/202001/02.htm'") == []

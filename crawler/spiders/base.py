@@ -72,6 +72,19 @@ class ArchiveSpider(scrapy.Spider):
                 failed.item_id = self.item_id(failed.url)
             yield failed
 
+    def too_many_links(self, url: str, count: int) -> FetchFailed | None:
+        """The failure to record for a listing page that links more items than any real one
+        (``HKARCHIVE_MAX_LINKS_PER_PAGE``): none of them is followed; None for a normal page."""
+        limit = self.settings.getint("HKARCHIVE_MAX_LINKS_PER_PAGE")
+        if count <= limit:
+            return None
+        from crawler.items import FetchFailed
+
+        error = f"links {count} items, more than the {limit} a listing page may: none followed"
+        self.logger.error("Listing page %s %s", url, error)
+        self._stats.inc_value("hkarchive/listing_oversize")
+        return FetchFailed(self.name, url, "oversize", error, role="listing")
+
     def closed(self, reason: str) -> None:
         if self._extractors is not None:
             self._extractors.close()

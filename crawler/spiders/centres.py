@@ -90,7 +90,7 @@ class CentreSpider(ArchiveSpider):
                 request.meta["anyday"] = True
                 yield request
 
-    def parse_listing(self, response: Response) -> Iterator[Request]:
+    def parse_listing(self, response: Response) -> Iterator[Request | FetchFailed]:
         """Follow new (or due) detail links, then the next listing page while it can help.
 
         A backfill stops at a page whose items are all dated before its window; an incremental
@@ -102,6 +102,10 @@ class CentreSpider(ArchiveSpider):
         assert self.seen is not None
         self._stats.inc_value("hkarchive/listing_pages")
         links = list(detail_links(response, self.config))
+        refused = self.too_many_links(response.url, len(links))
+        if refused is not None:
+            yield refused
+            return
         known = self.seen.lookup(self.item_id(url) for url, _ in links)
         dated_older = dated = fresh = 0
         for url, listed in links:

@@ -83,13 +83,17 @@ class GovhkSpider(ArchiveSpider):
         return Request(url, callback=callback, errback=errback or self.index_failed,
                        meta={"handle_httpstatus_list": [404]})  # fmt: skip
 
-    def parse_index(self, response: Response) -> Iterator[Request | ListingRead]:
+    def parse_index(self, response: Response) -> Iterator[Request | ListingRead | FetchFailed]:
         """Follow every release linked from a daily index page (found by URL pattern)."""
         if self._missing(response) or not isinstance(response, TextResponse):
             yield ListingRead(SOURCE, response.url, response.status, 0)
             return
         self._stats.inc_value("hkarchive/index_pages")
         refs = list(release_links(response))
+        refused = self.too_many_links(response.url, len(refs))
+        if refused is not None:
+            yield refused  # and no ListingRead: the day is not settled
+            return
         yield from self._follow(refs, response.url)
         yield ListingRead(SOURCE, response.url, response.status, len(refs))
 
