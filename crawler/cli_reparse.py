@@ -28,6 +28,7 @@ from crawler.rawarchive import CaptureError, archive_dir, read_capture
 from pipelines.archive import (
     check_writable,
     finish_run,
+    mark_interrupted,
     open_archive,
     start_run,
     upsert_article,
@@ -147,6 +148,9 @@ def run_reparse(
     with db.atomic():
         # As a crawl does, so a reparse left "running" can be told from one in progress.
         db.table("crawl_runs").update(run_id, {"pid": os.getpid()})
+    # Holding the lock, as a crawl does: another process's running run was killed. Its stored
+    # items wait in the link queue, which this reparse links at its end.
+    mark_interrupted(db, os.getpid())
     report = ReparseReport(run_id, on_problem=on_problem)
     status = "failed"
     try:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -324,3 +326,47 @@ def test_unknown_source_cannot_be_dispatched() -> None:
     with pytest.raises(ValueError, match="unknown source 'nosuchsite'"):
         extract_items("nosuchsite", FIXTURES["cairs/news"].response())
     assert known_sources() == ["cairs", "cpii", "govhk"]
+
+
+def test_a_reparse_killed_midway_leaves_whole_items_and_the_next_one_finishes_the_work(
+    crawled: Path, archive: Path
+) -> None:
+    execute(archive, *(f"DELETE FROM {t}" for t in (*DERIVED, *CHILDREN, "articles")))
+    want = snapshot(crawled)
+    total = len(want["articles"])
+    child = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "reparse", "--db", str(archive)],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    stored = 0
+    try:
+        deadline = time.monotonic() + 120
+        while child.poll() is None and time.monotonic() < deadline:
+            try:
+                stored = rows(archive, "SELECT count(*) FROM articles")[0][0]
+            except sqlite3.OperationalError:
+                continue  # busy: the reparse is writing
+            if stored >= 5:
+                child.kill()
+                break
+            time.sleep(0.002)  # polling the archive's row count, not a readiness wait
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL, "the reparse finished before it could be killed"
+    assert rows(archive, "PRAGMA integrity_check") == [("ok",)]
+    kept = snapshot(archive)
+    assert 5 <= len(kept["articles"]) < total
+    assert set(kept["articles"]) <= set(want["articles"])  # each item whole, as crawled
+    for table in CHILDREN:
+        assert set(kept[table]) <= set(want[table])
+    assert rows(archive, "SELECT status FROM crawl_runs ORDER BY id DESC LIMIT 1") == [("running",)]
+    result = run_reparse(archive)
+    assert result.exit_code == 0, result.output
+    assert snapshot(archive) == want
+    assert rows(archive, "SELECT count(*) FROM link_queue") == [(0,)]
+    assert rows(archive, "SELECT count(*) FROM story_links") == rows(
+        crawled, "SELECT count(*) FROM story_links"
+    )
+    statuses = [r[0] for r in rows(archive, "SELECT status FROM crawl_runs ORDER BY id")][-2:]
+    assert statuses == ["interrupted", "finished"]
