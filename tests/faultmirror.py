@@ -35,6 +35,7 @@ KINDS = (
     "body",  # 200 with `body` and `content_type` instead of the file
     "huge",  # 200 with a body of `size` bytes (with or without Content-Length)
     "redirect",  # `status` (302 by default) to `location`
+    "late",  # serve the file, `delay` seconds late
 )
 TRANSIENT = ("status", "retry_after", "reset", "truncate")
 _CHUNK = 256 * 1024
@@ -86,6 +87,10 @@ class FaultRequestHandler(MirrorRequestHandler):
         self.server.record(self.path, 0)
         time.sleep(fault.delay)
         self.close_connection = True
+
+    def _fault_late(self, fault: Fault) -> None:
+        time.sleep(fault.delay)
+        super().do_GET()
 
     def _fault_reset(self, fault: Fault) -> None:
         self.server.record(self.path, 0)

@@ -386,3 +386,22 @@ def test_an_index_page_linking_100000_releases_is_refused_not_followed(
     }  # fmt: skip
     # Not settled: the next run reads the day's index page again.
     assert rows(db, "SELECT url FROM listing_pages WHERE url LIKE '%/202001/02.htm'") == []
+
+
+def test_a_mirror_answering_every_request_just_before_the_timeout_is_crawled_whole(
+    server: FaultMirrorServer, tmp_path: Path
+) -> None:
+    # Scaled down from a server answering after 59 s under the 60 s DOWNLOAD_TIMEOUT (tried:
+    # 2 pages in 120 s, nothing lost): every answer comes at 85% of the timeout.
+    day = [n for n in EN if n.startswith("P20200106")]
+    assert day
+    for target_path in [f"{GENERAL}/202001/06.htm", *(target(n) for n in day)]:
+        server.add(target_path, "late", delay=1.7)
+    db = tmp_path / "archive.db"
+    result = crawl(
+        server, db, "--since", "2020-01-06", "--until", "2020-01-06", "--lang", "en",
+        settings={"DOWNLOAD_TIMEOUT": 2, "AUTOTHROTTLE_MAX_DELAY": 0.5},
+    )  # fmt: skip
+    assert result.code == 0, result.stderr[-2000:]
+    assert set(archived(db)) == set(day)
+    assert failures(db) == {}
