@@ -409,7 +409,10 @@ def story(ident: str | None, relink: bool, db_path: str) -> None:
         usage_error("give an article id or story number, or --relink (not both)")
     with open_archive(db_path, create=False) as db:
         if ident is None:
-            report = link_stories(db)
+            # It rewrites the links: under the archive's lock, as a crawl (LockHeld if taken).
+            check_writable(Path(db_path))
+            with crawl_lock(db_path):
+                report = link_stories(db)
             click.echo(
                 f"stories: {report.stories}, linked items: {report.links}, "
                 f"rows changed: {report.changes}, seconds: {report.seconds:.2f}"
