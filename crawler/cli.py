@@ -11,7 +11,7 @@ import re
 import sqlite3
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +47,11 @@ def cli() -> None:
 
 @dataclass
 class RunSummary:
-    """What a set of crawls did, read back from crawl_runs."""
+    """What a set of crawls did, read back from crawl_runs, and the crawls that recorded no run
+    (spider, finish reason): they could not start, and fail the set."""
 
     runs: list[dict[str, Any]]
+    not_started: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -57,10 +59,10 @@ class RunSummary:
 
     @property
     def failed(self) -> bool:
-        return any(run["status"] != "finished" for run in self.runs)
+        return bool(self.not_started) or any(run["status"] != "finished" for run in self.runs)
 
     def lines(self) -> list[str]:
-        out = []
+        out = [f"{spider}: no run recorded ({reason})" for spider, reason in self.not_started]
         for run in self.runs:
             out.append(
                 f"{run['spider']}: run {run['id']} {run['status']}: "
@@ -118,12 +120,19 @@ def run_crawls(
     with open_archive(db_path) as db:
         last = db.execute("SELECT coalesce(max(id), 0) FROM crawl_runs").fetchone()[0]
     process = CrawlerProcess(settings)
-    for source, spider_args in crawls:
-        process.crawl(source, **spider_args)
+    crawlers = [process.create_crawler(source) for source, _ in crawls]
+    for crawler, (_, spider_args) in zip(crawlers, crawls, strict=True):
+        process.crawl(crawler, **spider_args)
     process.start()
     with open_archive(db_path) as db:
         runs = list(db.query("SELECT * FROM crawl_runs WHERE id > ? ORDER BY id", [last]))
-    return RunSummary(runs)
+    # A crawl that could not start (the archive stayed locked, say) has no run to show.
+    not_started = [
+        (crawler.spidercls.name, str(stats.get_value("finish_reason") or "not started"))
+        for crawler in crawlers
+        if (stats := crawler.stats) is None or stats.get_value("hkarchive/run_id") is None
+    ]
+    return RunSummary(runs, not_started)
 
 
 def _check_archive(db_path: str) -> None:
@@ -249,6 +258,11 @@ def crawl(
 def _report(summary: RunSummary, db_path: str) -> None:
     for line in summary.lines():
         click.echo(line)
+    if summary.not_started:
+        spiders = ", ".join(spider for spider, _ in summary.not_started)
+        raise click.ClickException(
+            f"could not start the crawl of {spiders} in {db_path}; see the log above"
+        )
     if summary.failed or summary.errors:
         raise click.ClickException(
             f"crawl finished with {summary.errors} errors; see the log above and "
@@ -395,7 +409,10 @@ def story(ident: str | None, relink: bool, db_path: str) -> None:
         usage_error("give an article id or story number, or --relink (not both)")
     with open_archive(db_path, create=False) as db:
         if ident is None:
-            report = link_stories(db)
+            # It rewrites the links: under the archive's lock, as a crawl (LockHeld if taken).
+            check_writable(Path(db_path))
+            with crawl_lock(db_path):
+                report = link_stories(db)
             click.echo(
                 f"stories: {report.stories}, linked items: {report.links}, "
                 f"rows changed: {report.changes}, seconds: {report.seconds:.2f}"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
 from crawler.cli_common import db_option, printable, usage_error
-from pipelines.archive import open_archive
+from crawler.lock import crawl_lock
+from pipelines.archive import check_writable, open_archive
 from pipelines.pairs import pair_counts, pair_releases
 
 WEAK = 0.9
@@ -30,7 +32,7 @@ def pairs(ident: str | None, relink: bool, db_path: str) -> None:
     source this prints the items in each language, the pairs, the share of the smaller side
     that is paired, and the pairs under 0.9 confidence. With ID, it prints that item's twin,
     the confidence and the signals that agreed. With --relink, the whole archive is paired
-    again first.
+    again first, holding the archive's lock as a crawl does.
 
     Example: hkarchive pairs govhk:P2022052500588
     """
@@ -42,7 +44,10 @@ def pairs(ident: str | None, relink: bool, db_path: str) -> None:
                 click.echo(line)
             return
         if relink:
-            report = pair_releases(db)
+            # It rewrites the pairs: under the archive's lock, as a crawl (LockHeld if taken).
+            check_writable(Path(db_path))
+            with crawl_lock(db_path):
+                report = pair_releases(db)
             click.echo(
                 f"paired again: {report.pairs} pairs, {report.changes} rows changed, "
                 f"{report.seconds:.2f} s"

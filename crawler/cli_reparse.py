@@ -32,6 +32,7 @@ from pipelines.archive import (
     open_archive,
     start_run,
     upsert_article,
+    write_transaction,
 )
 from pipelines.normalize import normalize_article
 from pipelines.validate import problems
@@ -145,7 +146,7 @@ def run_reparse(
     is passed to on_problem as one line as it happens.
     """
     run_id = start_run(db, SPIDER, {"sources": list(sources)}, hk_now().isoformat())
-    with db.atomic():
+    with write_transaction(db):
         # As a crawl does, so a reparse left "running" can be told from one in progress.
         db.table("crawl_runs").update(run_id, {"pid": os.getpid()})
     # Holding the lock, as a crawl does: another process's running run was killed. Its stored

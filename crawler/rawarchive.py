@@ -32,7 +32,7 @@ from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 from crawler import __version__
 from crawler.charset import with_page_encoding
 from crawler.dates import hk_now
-from pipelines.archive import ArchiveError, open_archive
+from pipelines.archive import BUSY_TIMEOUT, ArchiveError, open_archive, write_transaction
 
 if TYPE_CHECKING:
     from typing import Self
@@ -144,7 +144,14 @@ class WarcFile:
     in the same second without a run id) adds whole gzip members after the first's.
     """
 
-    def __init__(self, db_path: str | Path, name: str, info: dict[str, str]) -> None:
+    def __init__(
+        self,
+        db_path: str | Path,
+        name: str,
+        info: dict[str, str],
+        *,
+        busy_timeout: float = BUSY_TIMEOUT,
+    ) -> None:
         self.root = archive_dir(db_path)
         self.relative = f"{WARC_DIR}/{name}"
         path = self.root / self.relative
@@ -154,7 +161,7 @@ class WarcFile:
         self.db: sqlite_utils.Database | None = None
         try:
             # A separate connection: the store's transactions never hold an index row back.
-            self.db = open_archive(db_path)
+            self.db = open_archive(db_path, busy_timeout=busy_timeout)
             if self.file.tell() == 0:
                 self.writer.write_record(self.writer.create_warcinfo_record(name, info))
                 self.file.flush()
@@ -197,7 +204,7 @@ class WarcFile:
 
     def _index(self, capture: Capture, *, run_id: int | None, source: str) -> None:
         assert self.db is not None
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db.execute(
                 _INSERT_SQL,
                 [
@@ -304,7 +311,12 @@ class RawArchiveMiddleware:
                 # The records name the real URLs; the bytes came from this mirror of them.
                 info["x-hkarchive-mirror"] = str(mirror)
             name = warc_name(self.started, run_id, source)
-            self.warc = WarcFile(self.db_path, name, info)
+            self.warc = WarcFile(
+                self.db_path,
+                name,
+                info,
+                busy_timeout=self.crawler.settings.getfloat("HKARCHIVE_BUSY_TIMEOUT"),
+            )
             logger.info("Keeping raw responses in %s", self.warc.relative)
         return self.warc
 

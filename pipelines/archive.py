@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +21,13 @@ from pipelines.schema import migrate
 from pipelines.search import index_article, search_key
 
 Outcome = Literal["new", "updated", "unchanged"]
+
+logger = logging.getLogger(__name__)
+
+# How long a statement waits for another connection's lock (SQLite's busy timeout), and how
+# many such waits a write makes for the write lock before it gives up: 20 x 30 s, 10 minutes.
+BUSY_TIMEOUT = 30.0
+WRITE_ATTEMPTS = 20
 
 _CHILDREN = {
     "images": (
@@ -33,8 +44,18 @@ class ArchiveError(Exception):
     """The archive cannot be opened or written; the message names the path and the reason."""
 
 
-def open_archive(path: str | Path, *, create: bool = True) -> sqlite_utils.Database:
-    """Open (creating and migrating if needed) the SQLite archive at path, in WAL mode."""
+class ArchiveBusy(ArchiveError):
+    """Another connection held the archive's write lock for longer than a write waits."""
+
+
+def open_archive(
+    path: str | Path, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT
+) -> sqlite_utils.Database:
+    """Open (creating and migrating if needed) the SQLite archive at path, in WAL mode.
+
+    A statement waits up to busy_timeout seconds for another connection's lock; a write
+    transaction (`write_transaction`) waits WRITE_ATTEMPTS times that in all.
+    """
     target = Path(path)
     if target.is_dir():
         raise ArchiveError(f"cannot use {target} as the archive: it is a directory")
@@ -45,7 +66,7 @@ def open_archive(path: str | Path, *, create: bool = True) -> sqlite_utils.Datab
         raise ArchiveError(f"no archive at {target}: the file is empty")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(target, timeout=30)
+        conn = sqlite3.connect(target, timeout=busy_timeout)
     except (OSError, sqlite3.Error) as exc:
         raise ArchiveError(f"cannot open the archive at {target}: {_reason(exc)}") from exc
     try:
@@ -62,6 +83,62 @@ def open_archive(path: str | Path, *, create: bool = True) -> sqlite_utils.Datab
         conn.close()
         raise ArchiveError(f"cannot use {target}: {exc}") from exc
     return db
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """A transaction that takes the archive's write lock before anything else, waiting for it.
+
+    `db.atomic()` begins a deferred transaction: one that reads first and writes later fails
+    at once when another connection holds the write lock (SQLite does not wait to upgrade a
+    read), and one that writes first gives up after one busy timeout. This one begins with
+    ``BEGIN IMMEDIATE``, so it waits before it reads, and when a busy timeout passes it waits
+    again, up to WRITE_ATTEMPTS times, saying once that it waits: a lock held for a while
+    delays a write by about as long, and only one held past the limit raises ArchiveBusy.
+    Inside another transaction it is a savepoint of it, like `db.atomic()`.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    _begin_immediate(db.conn)
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    try:
+        db.conn.execute("COMMIT")
+    except BaseException:
+        db.conn.rollback()
+        raise
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    started = time.monotonic()
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            if attempt == 1:
+                logger.warning(
+                    "The archive is locked by another writer: waiting for it (up to %d s)",
+                    round(_busy_timeout(conn) * WRITE_ATTEMPTS),
+                )
+    else:
+        raise ArchiveBusy(
+            "the archive is locked by another writer: gave up after waiting "
+            f"{time.monotonic() - started:.0f} s"
+        )
+    if attempt > 1:
+        logger.info("The archive's write lock was free after %.1f s", time.monotonic() - started)
+
+
+def _busy_timeout(conn: sqlite3.Connection) -> float:
+    return float(conn.execute("PRAGMA busy_timeout").fetchone()[0]) / 1000
 
 
 def _check_folder(target: Path) -> None:
@@ -168,7 +245,7 @@ def upsert_article(
     stored response) leaves the fetch state alone: nothing was fetched.
     """
     row = article_row(article)
-    with db.atomic():
+    with write_transaction(db):
         existing = db.execute(_STATE_SQL, [article.id]).fetchone()
         first_seen = existing[1] if existing else seen_at
         state: dict[str, Any] = {}
@@ -260,7 +337,7 @@ def touch_article(
     db: sqlite_utils.Database, article_id: str, *, seen_at: str, run_id: int | None
 ) -> bool:
     """Record a revisit the server answered 304 Not Modified; False if the item is unknown."""
-    with db.atomic():
+    with write_transaction(db):
         state = db.execute(_STATE_SQL, [article_id]).fetchone()
         if state is None:
             return False
@@ -331,7 +408,7 @@ def _replace_children(db: sqlite_utils.Database, article: Article) -> None:
 
 def start_run(db: sqlite_utils.Database, spider: str, arguments: dict[str, Any], at: str) -> int:
     """Record a crawl that has started; returns its run id."""
-    with db.atomic():
+    with write_transaction(db):
         table = db.table("crawl_runs")
         table.insert(
             {
@@ -369,7 +446,7 @@ def record_listing(
     db: sqlite_utils.Database, listing: ListingRead, *, at: str, run_id: int | None
 ) -> None:
     """Remember a listing page read by this run."""
-    with db.atomic():
+    with write_transaction(db):
         db.table("listing_pages").upsert(
             {
                 "url": listing.url,
@@ -385,5 +462,5 @@ def record_listing(
 
 def finish_run(db: sqlite_utils.Database, run_id: int, values: dict[str, Any]) -> None:
     """Record a crawl's end: status, counts and the full Scrapy stats."""
-    with db.atomic():
+    with write_transaction(db):
         db.table("crawl_runs").update(run_id, values)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from crawler.items import FetchFailed
+from pipelines.archive import write_transaction
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -29,7 +30,7 @@ def record_failure(
 
     A URL counts one attempt per run, however often the run retried it.
     """
-    with db.atomic():
+    with write_transaction(db):
         row = db.execute(
             "SELECT attempts, first_failed_at, run_id FROM failures WHERE url = ?", [failed.url]
         ).fetchone()
@@ -54,7 +55,7 @@ def record_failure(
 
 def clear_failure(db: sqlite_utils.Database, *, url: str | None, item_id: str | None) -> None:
     """Forget the failure of a page now archived (by its URL or its item's id)."""
-    with db.atomic():
+    with write_transaction(db):
         db.execute("DELETE FROM failures WHERE url = ? OR item_id = ?", [url or "", item_id or ""])
 
 

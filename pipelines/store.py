@@ -15,6 +15,8 @@ from crawler.items import Article, FetchFailed, ListingRead, NotModified
 from crawler.lock import ArchiveLock, LockError, LockHeld
 from crawler.seen import crawl_clock
 from pipelines.archive import (
+    ArchiveBusy,
+    ArchiveError,
     finish_run,
     mark_interrupted,
     open_archive,
@@ -22,6 +24,7 @@ from pipelines.archive import (
     start_run,
     touch_article,
     upsert_article,
+    write_transaction,
 )
 from pipelines.failures import clear_failure, record_failure
 from pipelines.health import CoverageTally, run_health_values
@@ -69,12 +72,25 @@ class StorePipeline:
         spider = self.crawler.spider
         assert spider is not None
         self._take_lock()
-        self.db = open_archive(self.path)
         arguments = dict(getattr(spider, "arguments", {}))
         mirror = self.crawler.settings.get("HKARCHIVE_MIRROR")
         if mirror:
             arguments["mirror"] = mirror
-        self.run_id = start_run(self.db, spider.name, arguments, hk_now().isoformat())
+        try:
+            self.db = open_archive(
+                self.path, busy_timeout=self.crawler.settings.getfloat("HKARCHIVE_BUSY_TIMEOUT")
+            )
+            self.run_id = start_run(self.db, spider.name, arguments, hk_now().isoformat())
+        except ArchiveError as exc:
+            # Closed like a refused lock, before anything is fetched; the CLI finds no run of
+            # this spider and exits 1.
+            logger.error("Cannot start a run in the archive %s: %s", self.path, exc)
+            if self.db is not None:
+                self.db.close()
+                self.db = None
+            raise CloseSpider(
+                "archive_busy" if isinstance(exc, ArchiveBusy) else "archive_error"
+            ) from exc
         self._stats.set_value("hkarchive/run_id", self.run_id)
         self._record_pid()
         interrupted = mark_interrupted(self.db, os.getpid())
@@ -107,7 +123,7 @@ class StorePipeline:
         """Put this process's PID on the running row, so `hkarchive check` can tell a crawl in
         progress from one that was killed."""
         assert self.db is not None and self.run_id is not None
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db.table("crawl_runs").update(self.run_id, {"pid": os.getpid()})
 
     def release_lock(self, spider: Spider, reason: str) -> None:

@@ -201,3 +201,51 @@ def test_full_text_search_finds_stemmed_english(db_path: Path) -> None:
 def test_directory_is_not_an_archive(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="directory"):
         open_archive(tmp_path)
+
+
+# --- Writes wait for another writer ---------------------------------------------------------
+
+
+def hold_write_lock(db_path: Path) -> sqlite3.Connection:
+    """Another connection holding the archive's write lock, as `sqlite3 … 'BEGIN IMMEDIATE'`."""
+    holder = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_a_write_waits_for_a_lock_held_longer_than_the_busy_timeout(
+    db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = open_archive(db_path)
+    db.execute("PRAGMA busy_timeout = 50")  # held for 20 busy timeouts: each write retries
+    holder = hold_write_lock(db_path)
+    release = threading.Timer(1.0, holder.rollback)
+    release.start()
+    try:
+        # Each reads before it writes: a deferred transaction would fail at once.
+        run_id = archive.start_run(db, "govhk", {}, "2026-01-01T00:00:00+08:00")
+        outcome = upsert_article(db, make_article(), seen_at="2026-01-01T00:00:00+08:00",
+                                 run_id=run_id)  # fmt: skip
+    finally:
+        release.join()
+        holder.close()
+    assert outcome == "new"
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
+    assert "locked by another writer: waiting" in caplog.text
+
+
+def test_a_write_gives_up_after_its_attempts_and_writes_nothing(db_path: Path) -> None:
+    db = open_archive(db_path)
+    db.execute("PRAGMA busy_timeout = 10")
+    holder = hold_write_lock(db_path)
+    started = time.monotonic()
+    try:
+        with pytest.raises(archive.ArchiveBusy, match="locked by another writer: gave up"):
+            upsert_article(db, make_article(), seen_at="2026-01-01T00:00:00+08:00", run_id=1)
+    finally:
+        holder.rollback()
+        holder.close()
+    # It waited its busy timeout once per attempt before giving up (a generous upper bound).
+    assert 0.01 * archive.WRITE_ATTEMPTS <= time.monotonic() - started < 30
+    assert not db.conn.in_transaction
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 0

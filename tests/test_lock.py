@@ -22,6 +22,7 @@ from crawler.lock import (
     lock_path,
 )
 from crawler.mirror import MirrorServer
+from pipelines.archive import open_archive
 from tests.conftest import REPO_ROOT, run_cli
 
 # Takes the lock, says so, and holds it until its standard input is closed.
@@ -191,3 +192,21 @@ def test_a_second_hkarchive_crawl_exits_75_naming_the_first(
     assert line.startswith(
         f"hkarchive: error: another crawl is writing to the archive {db} (pid {child.pid}"
     )
+
+
+@pytest.mark.parametrize("command", ["story", "pairs"])
+def test_relinking_takes_the_archive_lock_and_exits_75_when_it_is_held(
+    command: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "archive.db"
+    open_archive(db).close()
+    with holder(db) as child:
+        result = run_cli(command, "--relink", "--db", str(db))
+    assert result.code == 75, result.stderr
+    assert result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(
+        f"hkarchive: error: another crawl is writing to the archive {db} (pid {child.pid}"
+    )
+    # Free again, it relinks.
+    assert run_cli(command, "--relink", "--db", str(db)).code == 0
