@@ -428,7 +428,7 @@ def mark_interrupted(db: sqlite_utils.Database, pid: int) -> list[int]:
     crawl that was killed. Its items were stored one transaction each, and queued for linking
     with them (pipelines/linkqueue.py): whichever run links next links them.
     """
-    with db.atomic():
+    with write_transaction(db):
         runs = [
             row[0]
             for row in db.execute(
