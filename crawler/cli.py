@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -45,6 +46,14 @@ def cli() -> None:
     """
 
 
+class StoppedBySignal(Exception):
+    """A crawl stopped by SIGTERM or SIGINT: the command exits 128 + the signal's number."""
+
+    def __init__(self, signum: int, message: str) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
 @dataclass
 class RunSummary:
     """What a set of crawls did, read back from crawl_runs, and the crawls that recorded no run
@@ -52,6 +61,8 @@ class RunSummary:
 
     runs: list[dict[str, Any]]
     not_started: list[tuple[str, str]] = field(default_factory=list)
+    # The signal (SIGTERM, SIGINT) that stopped the crawls, if one did.
+    signal: int | None = None
 
     @property
     def errors(self) -> int:
@@ -94,6 +105,21 @@ def _project_settings() -> Any:
     return settings
 
 
+def _crawler_process_class() -> type[Any]:
+    from scrapy.crawler import CrawlerProcess
+
+    class Process(CrawlerProcess):
+        """Scrapy's process, remembering the signal that asked it to stop."""
+
+        stopped_by: int | None = None
+
+        def _signal_shutdown(self, signum: int, frame: Any) -> None:
+            self.stopped_by = signum
+            super()._signal_shutdown(signum, frame)
+
+    return Process
+
+
 def run_crawls(
     crawls: Sequence[tuple[str, dict[str, str]]],
     db_path: str,
@@ -103,8 +129,6 @@ def run_crawls(
 ) -> RunSummary:
     """Run spiders (name, arguments) together in this process into the archive at db_path;
     returns their crawl_runs rows."""
-    from scrapy.crawler import CrawlerProcess
-
     from crawler.mirror_settings import mirror_overrides
 
     settings = _project_settings()
@@ -119,7 +143,7 @@ def run_crawls(
     settings.set("HKARCHIVE_LOCK_HELD", held_by_this_process(db_path), priority="cmdline")
     with open_archive(db_path) as db:
         last = db.execute("SELECT coalesce(max(id), 0) FROM crawl_runs").fetchone()[0]
-    process = CrawlerProcess(settings)
+    process = _crawler_process_class()(settings)
     crawlers = [process.create_crawler(source) for source, _ in crawls]
     for crawler, (_, spider_args) in zip(crawlers, crawls, strict=True):
         process.crawl(crawler, **spider_args)
@@ -132,7 +156,7 @@ def run_crawls(
         for crawler in crawlers
         if (stats := crawler.stats) is None or stats.get_value("hkarchive/run_id") is None
     ]
-    return RunSummary(runs, not_started)
+    return RunSummary(runs, not_started, process.stopped_by)
 
 
 def _check_archive(db_path: str) -> None:
@@ -258,6 +282,13 @@ def crawl(
 def _report(summary: RunSummary, db_path: str) -> None:
     for line in summary.lines():
         click.echo(line)
+    if summary.signal is not None:
+        name = signal.Signals(summary.signal).name
+        raise StoppedBySignal(
+            summary.signal,
+            f"crawl stopped by {name}: the pages in hand were stored and the runs marked "
+            "interrupted; the next crawl fetches the rest",
+        )
     if summary.not_started:
         spiders = ", ".join(spider for spider, _ in summary.not_started)
         raise click.ClickException(
@@ -480,6 +511,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LockHeld as exc:
         click.echo(f"hkarchive: error: {one_line(str(exc))}", err=True)
         return EXIT_LOCKED
+    except StoppedBySignal as exc:
+        click.echo(f"hkarchive: {exc}", err=True)
+        return exc.exit_code
     except (ArchiveError, SourceConfigError, LockError) as exc:
         click.echo(f"hkarchive: error: {one_line(str(exc))}", err=True)
         return 1

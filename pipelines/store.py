@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# A run's status by the spider's finish reason: "shutdown" is SIGTERM or Ctrl-C (Scrapy stops
+# asking for pages and finishes those in hand); the next crawl fetches the rest.
+_RUN_STATUS = {"finished": "finished", "shutdown": "interrupted"}
+
+
 class StorePipeline:
     """Writes each item in its own transaction, so a crash never leaves half an item behind.
 
@@ -216,7 +221,7 @@ class StorePipeline:
             self.run_id,
             {
                 "finished_at": hk_now().isoformat(),
-                "status": "finished" if reason == "finished" else "failed",
+                "status": _RUN_STATUS.get(reason, "failed"),
                 "finish_reason": reason,
                 "pages_fetched": int(stats.get("downloader/response_count", 0)),
                 "index_pages_missing": int(stats.get("hkarchive/index_missing", 0)),
