@@ -238,13 +238,16 @@ def reparse(sources: tuple[str, ...], db_path: str) -> None:
     if unknown:
         usage_error(f"unknown source {unknown[0]!r} (available: {', '.join(available)})")
     chosen = sorted(set(sources)) if sources else available
+    # A reparse writes: an archive this user cannot write is refused before it is opened, as
+    # opening it would leave SQLite's -wal and -shm files beside it (a missing or unusable
+    # --db is left to open_archive, whose error says what it is).
+    if Path(db_path).is_file():
+        check_writable(Path(db_path))
     # The archive's lock, as a crawl takes it: one writer at a time (LockHeld if another has it).
-    with open_archive(db_path, create=False) as db:
-        check_writable(Path(db_path))  # a reparse writes: refused before the lock file is made
-        with crawl_lock(db_path):
-            report = run_reparse(
-                db, db_path, chosen, lambda line: click.echo(f"hkarchive: {line}", err=True)
-            )
+    with open_archive(db_path, create=False) as db, crawl_lock(db_path):
+        report = run_reparse(
+            db, db_path, chosen, lambda line: click.echo(f"hkarchive: {line}", err=True)
+        )
     click.echo(report.summary())
     if report.captures == 0 and not report.errors:
         click.echo("no raw captures of these sources in the archive: crawl them first")

@@ -151,6 +151,31 @@ def test_not_modified_moves_only_fetch_state(db_path: Path) -> None:
     assert not touch_article(db, "govhk:unknown", seen_at="2026-01-02T01:00:00+08:00", run_id=2)
 
 
+def test_every_fetch_moves_last_seen_whatever_the_answer(db_path: Path) -> None:
+    """New, unchanged, changed, or 304 Not Modified: the item was seen at that time."""
+    db = open_archive(db_path)
+    item_id = make_article().id
+
+    def seen() -> tuple[str, str, int, int]:
+        row = db.table("articles").get(item_id)
+        return row["last_seen_at"], row["last_fetched_at"], row["last_run_id"], row["visits"]
+
+    upsert_article(db, make_article(), seen_at="2026-01-01T00:00:00+08:00", run_id=1)
+    assert seen() == ("2026-01-01T00:00:00+08:00", "2026-01-01T00:00:00+08:00", 1, 1)
+    assert touch_article(db, item_id, seen_at="2026-01-01T01:05:00+08:00", run_id=2)
+    assert seen() == ("2026-01-01T01:05:00+08:00", "2026-01-01T01:05:00+08:00", 2, 2)
+    changed = make_article(title="Corrected")
+    assert upsert_article(db, changed, seen_at="2026-01-02T00:10:00+08:00", run_id=3) == "updated"
+    assert seen() == ("2026-01-02T00:10:00+08:00", "2026-01-02T00:10:00+08:00", 3, 3)
+    row = db.table("articles").get(item_id)
+    assert row["first_seen_at"] == "2026-01-01T00:00:00+08:00"
+    assert row["next_visit_at"] == "2026-01-08T00:00:00+08:00"
+    # A reparse of a stored response fetched nothing: the item was not seen again.
+    reparsed = make_article(title="Corrected again")
+    upsert_article(db, reparsed, seen_at="2026-03-01T00:00:00+08:00", run_id=4, fetched=False)
+    assert seen() == ("2026-01-02T00:10:00+08:00", "2026-01-02T00:10:00+08:00", 3, 3)
+
+
 def test_revisits_decay_then_stop() -> None:
     first = "2026-01-01T00:00:00+08:00"
     assert next_visit(first, first) == "2026-01-01T01:00:00+08:00"

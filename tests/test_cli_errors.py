@@ -9,18 +9,25 @@ crawl is pointed at a loopback port nobody listens on, so a check that failed to
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
+import shutil
 import socket
 import sqlite3
-from collections.abc import Callable
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crawler.cli import main
 from pipelines.archive import open_archive
-from tests.conftest import run_cli
+from tests.conftest import REPO_ROOT, run_cli
 from tests.test_search import ARTICLES, store
 
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -277,17 +284,24 @@ NOT_A_FAULT = {
     ("a newer schema", "serve"),
 }
 
-DB_CASES = [
-    pytest.param(
-        db_name,
-        command,
-        marks=pytest.mark.skipif(BAD_DBS[db_name][3] and AS_ROOT, reason="root ignores modes"),
-        id=f"{command}: {db_name}",
-    )
+ALL_DB_CASES = [
+    (db_name, command)
     for command in (*READERS, *WRITERS)
     for db_name in BAD_DBS
     if (db_name, command) not in NOT_A_FAULT
     and not (command in READERS and "read-only folder" in db_name)
+]
+# Cases whose archive only file modes protect run in a child process of their own, as a user
+# those modes stop (see test_a_read_only_archive_is_refused_as_any_user_would_be).
+DB_CASES = [
+    pytest.param(db_name, command, id=f"{command}: {db_name}")
+    for db_name, command in ALL_DB_CASES
+    if not BAD_DBS[db_name][3]
+]
+READ_ONLY_CASES = [
+    pytest.param(db_name, command, id=f"{command}: {db_name}")
+    for db_name, command in ALL_DB_CASES
+    if BAD_DBS[db_name][3]
 ]
 
 
@@ -316,6 +330,120 @@ def test_bad_archive_is_one_line_with_its_status_and_left_untouched(
     usage = command in WRITERS or db_name == "a directory"
     assert_refused(result, 2 if usage else 1, named)
     assert snapshot(tmp_path) == before, "nothing may be written"
+
+
+# --- The read-only cases: as a user other than root ------------------------------------------
+
+# unshare(2) flag: a new user namespace. Its process keeps its user id outside, but its
+# capabilities hold only inside, over files of the users it maps: it maps none, so file modes
+# stop even root (it is "nobody" there).
+_CLONE_NEWUSER = 0x10000000
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def _own_user_namespace() -> None:
+    """Run in the child before it starts Python: leave root's power over files behind."""
+    if _LIBC.unshare(_CLONE_NEWUSER) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"unshare(CLONE_NEWUSER): {os.strerror(errno)}")
+
+
+def _child_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("HKARCHIVE_")}
+
+
+@functools.cache
+def _unprivileged() -> tuple[dict[str, Any] | None, str]:
+    """How to start hkarchive as a user file modes stop, as arguments of subprocess.run, or
+    why it cannot be done here.
+
+    Not root already: a plain child. Root: as nobody, when nobody can run this Python and
+    import the project (not so when Python is installed in root's home); else in a user
+    namespace of its own. Each way is tried on a read-only file first, so a way that leaves
+    root its powers is not taken.
+    """
+    if not AS_ROOT:
+        return {}, ""
+    folder = Path(tempfile.mkdtemp(prefix="hkarchive-modes-"))
+    try:
+        folder.chmod(0o755)
+        probe = folder / "read-only"
+        probe.write_text("x")
+        probe.chmod(0o444)
+        check = (
+            f"import os, sys, crawler.cli; sys.exit(3 if os.access({str(probe)!r}, os.W_OK) else 0)"
+        )
+        reasons = []
+        for name, how in (
+            ("as nobody", {"user": "nobody"}),
+            ("in a user namespace", {"preexec_fn": _own_user_namespace}),
+        ):
+            try:
+                done = subprocess.run(
+                    [sys.executable, "-c", check], cwd=REPO_ROOT, env=_child_env(),
+                    capture_output=True, text=True, timeout=120, check=False, **how,
+                )  # fmt: skip
+            except (OSError, KeyError, subprocess.SubprocessError) as exc:
+                reasons.append(f"{name}: {exc}")
+                continue
+            if done.returncode == 0:
+                return how, ""
+            last = (done.stderr.strip().splitlines() or ["file modes do not stop it"])[-1]
+            reasons.append(f"{name}: {last}")
+        return None, "no way to run hkarchive as a user file modes stop: " + "; ".join(reasons)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    """A temporary folder any user can enter (pytest's own is root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="hkarchive-case-"))
+    folder.chmod(0o755)
+    yield folder
+    for path in (folder, *folder.rglob("*")):
+        if path.is_dir():
+            path.chmod(0o755)
+    shutil.rmtree(folder)
+
+
+def test_the_unprivileged_child_is_stopped_by_file_modes(open_tmp: Path) -> None:
+    how, why = _unprivileged()
+    if how is None:
+        pytest.skip(why)
+    target = open_tmp / "read-only"
+    target.write_text("before")
+    target.chmod(0o444)
+    done = subprocess.run(
+        [sys.executable, "-c", f"open({str(target)!r}, 'w').write('after')"],
+        capture_output=True, text=True, timeout=120, check=False, **how,
+    )  # fmt: skip
+    assert done.returncode == 1 and "PermissionError" in done.stderr, done.stderr
+    assert target.read_text() == "before"
+
+
+@pytest.mark.parametrize(("db_name", "command"), READ_ONLY_CASES)
+def test_a_read_only_archive_is_refused_as_any_user_would_be(
+    db_name: str, command: str, open_tmp: Path, archive_bytes: bytes
+) -> None:
+    """The cases of test_bad_archive_... that only file modes make bad, in a child process
+    that they stop even when the tests run as root (as CI does)."""
+    how, why = _unprivileged()
+    if how is None:
+        pytest.skip(why)
+    relative, make, named, _ = BAD_DBS[db_name]
+    (open_tmp / "ro").mkdir()
+    db = open_tmp / relative
+    assert make is not None
+    make(db, archive_bytes)
+    before = snapshot(open_tmp)
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", *(READERS | WRITERS)[command], "--db", str(db)],
+        cwd=REPO_ROOT, env=_child_env(), capture_output=True, text=True, timeout=300,
+        check=False, **how,
+    )  # fmt: skip
+    assert_refused(Run(done.returncode, done.stderr), 2 if command in WRITERS else 1, named)
+    assert snapshot(open_tmp) == before, "nothing may be written"
 
 
 @pytest.mark.parametrize("command", READERS)

@@ -110,3 +110,75 @@ def test_a_page_nested_deeper_than_the_parser_reads_is_refused_not_stored_cut_sh
     # stored without its footer, dated from its folder, and nothing would say so.
     with pytest.raises(ExtractionError, match="parser stopped reading"):
         extract_release(response(_nested(20_000)))
+
+
+# --- Footers: how the date, time and language are read --------------------------------------
+
+
+def test_a_time_written_with_a_dot_is_read_as_the_time() -> None:
+    body = FOOTER.sub(
+        b'<div class="mB15 f15">Ends/Thursday, January 2, 2020<br/> Issued at HKT 23.56</div>', REAL
+    )
+    article = extract_release(response(body))
+    assert article.published_at == "2020-01-02T23:56:00+08:00"
+    assert article.extraction["published_at"] == "footer"
+
+
+def test_the_chinese_end_mark_alone_says_the_page_is_chinese() -> None:
+    # A date in Chinese numerals is not read, and the headline is in Latin script: only the
+    # footer's opening 完 tells the language.
+    footer = "完<br/> 二〇二〇年一月二日（星期四）<br/> 香港時間23時56分"
+    body = FOOTER.sub(f'<div class="mB15 f15">{footer}</div>'.encode(), REAL)
+    article = extract_release(response(body))
+    assert (article.lang, article.extraction["lang"]) == ("zh", "footer")
+    assert article.extraction["published_at"] == "url-folder"
+
+
+# --- The right column: attachments and related links ----------------------------------------
+
+RIGHT_COLUMN = b'<div id="rightContent" class="fontSize1">'
+
+
+def with_right_column(extra: str) -> HtmlResponse:
+    """The real page with more blocks at the top of its right column."""
+    assert RIGHT_COLUMN in REAL
+    return response(REAL.replace(RIGHT_COLUMN, RIGHT_COLUMN + extra.encode()))
+
+
+def test_related_links_are_stored_canonical() -> None:
+    article = extract_release(
+        with_right_column(
+            '<div class="sessionGrp resContentRef">'
+            '<a href="http://info.gov.hk/gia/general/202001/01/P2020010100123p.htm?fontSize=1" '
+            'class="redArr contentref_text wrap_txt"><span>Print version</span></a>'
+            '<a href="/gia/general/202001/01/P2020010100456.htm#top" class="contentref_text">'
+            "<span>Relative, with a fragment</span></a></div>"
+        )
+    )
+    assert [(link.url, link.title) for link in article.related] == [
+        ("https://www.info.gov.hk/gia/general/202001/01/P2020010100123.htm", "Print version"),
+        ("https://www.info.gov.hk/gia/general/202001/01/P2020010100456.htm",
+         "Relative, with a fragment"),
+    ]  # fmt: skip
+
+
+def test_an_attachment_or_related_release_linked_twice_is_kept_once() -> None:
+    pdf = "http://gia.info.gov.hk/general/202001/02/P2020010200831_308018_1_1554798166207.pdf"
+    article = extract_release(
+        with_right_column(
+            '<div class="mT10 pad10 resAttach">'
+            f'<a href="{pdf}" class="attach_text wrap_txt"><span>Annex</span></a>'
+            f'<a href="{pdf}" class="attach_text wrap_txt"><span>Annex (again)</span></a></div>'
+            '<div class="sessionGrp resContentRef">'
+            '<a href="/gia/general/202001/01/P2020010100123.htm" class="contentref_text">'
+            "<span>Earlier release</span></a>"
+            '<a href="/gia/general/202001/01/P2020010100123.htm" class="contentref_text">'
+            "<span>Earlier release (again)</span></a>"
+            '<a href="https://www.info.gov.hk/gia/general/202001/01/P2020010100123p.htm" '
+            'class="contentref_text"><span>Its print version</span></a></div>'
+        )
+    )
+    assert [(a.url, a.title) for a in article.attachments] == [(pdf, "Annex")]
+    assert [(link.url, link.title) for link in article.related] == [
+        ("https://www.info.gov.hk/gia/general/202001/01/P2020010100123.htm", "Earlier release")
+    ]

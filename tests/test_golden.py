@@ -1,7 +1,9 @@
 """The golden test: every fixture page extracts to its expected.json, field by field.
 
 Regenerate the expected files with ``pytest tests/test_golden.py --update-golden`` after a
-deliberate extractor change, and review the diff before committing it.
+deliberate extractor change, and review the diff before committing it. A regeneration never
+touches tests/test_extract_handchecked.py, whose values for one page of each kind are written
+by hand.
 """
 
 from __future__ import annotations

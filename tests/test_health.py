@@ -341,6 +341,40 @@ def test_a_drop_in_coverage_below_the_recent_median_is_reported(
     assert check_archive(db, now=NOW, coverage_drop=0.6) == []
 
 
+def test_a_fall_a_little_over_the_drop_is_reported_and_one_a_little_under_is_not(
+    db: sqlite_utils.Database,
+) -> None:
+    healthy(db)  # images 60% in every run
+    add_run(db, "govhk", ago=timedelta(minutes=5), coverage={**STEADY, "images": 0.45})
+    assert check_archive(db, now=NOW, coverage_drop=0.2) == [], "15 points: under 20"
+    assert kinds(check_archive(db, now=NOW, coverage_drop=0.1)) == [("coverage", "govhk")]
+    add_run(db, "govhk", ago=timedelta(minutes=4), coverage={**STEADY, "images": 0.35})
+    # 25 points: over the 20 asked for, and over the documented default of 20 too.
+    assert kinds(check_archive(db, now=NOW, coverage_drop=0.2)) == [("coverage", "govhk")]
+    assert kinds(check_archive(db, now=NOW)) == [("coverage", "govhk")]
+    assert check_archive(db, now=NOW, coverage_drop=0.3) == []
+
+
+def test_check_reports_a_fall_of_a_quarter_by_default(
+    db: sqlite_utils.Database, db_path: Path
+) -> None:
+    healthy(db)
+    add_run(db, "govhk", ago=timedelta(minutes=5), coverage={**STEADY, "images": 0.35})
+    # The command reads the clock: move the archive to now.
+    shift = datetime.now(HKT) - NOW
+    for table, column in (("crawl_runs", "started_at"), ("articles", "published_at")):
+        for rowid, value in db.execute(f"SELECT rowid, {column} FROM {table}").fetchall():
+            moved = (datetime.fromisoformat(value) + shift).isoformat()
+            db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", [moved, rowid])
+    db.conn.commit()
+    link_stories(db)  # the new dates are new days to file the items' signatures under
+    result = CliRunner().invoke(check, ["--db", str(db_path)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("govhk: images coverage fell to 35% "), result.stderr
+    result = CliRunner().invoke(check, ["--coverage-drop", "0.3", "--db", str(db_path)])
+    assert result.exit_code == 0, result.output
+
+
 def test_a_run_with_few_items_is_pooled_with_the_runs_before_it(
     db: sqlite_utils.Database,
 ) -> None:

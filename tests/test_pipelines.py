@@ -44,6 +44,10 @@ def test_normalize_squashes_title_whitespace_and_canonicalises_url() -> None:
         ({"lang": "fr"}, "unknown language"),
         ({"published_at": None}, "bad published_at"),
         ({"published_at": "2022-05-25T20:20:00Z"}, "bad published_at"),
+        # The archive holds Hong Kong time only: another offset is not stored as it came.
+        ({"published_at": "2022-05-25T12:20:00+00:00"}, "bad published_at"),
+        ({"published_at": "2022-05-25T08:20:00-04:00"}, "bad published_at"),
+        ({"published_at": "2022-05-25T21:20:00+09:00"}, "bad published_at"),
     ],
 )
 def test_incomplete_items_are_dropped_with_the_reason(

@@ -202,6 +202,15 @@ def test_latin_words_inside_chinese_text_are_found(db: sqlite_utils.Database) ->
     assert ids(db, "InnoHK科技") == []
 
 
+def test_one_character_before_a_latin_word_matches_the_end_of_a_longer_run(
+    db: sqlite_utils.Database,
+) -> None:
+    # The text says "主持InnoHK": among the words the index holds the bigram 主持, never 持.
+    assert ids(db, "持InnoHK") == [ZH_LAUNCH.id]
+    assert ids(db, "主持InnoHK") == [ZH_LAUNCH.id]
+    assert ids(db, "鯨InnoHK") == []  # a character no text has
+
+
 def test_one_character_after_a_number_matches_a_longer_run(db: sqlite_utils.Database) -> None:
     assert ids(db, "5月") == [ZH_EXHIBITION.id]  # "5月25日" and "5月份"
     assert ids(db, "2022年") == [ZH_EXHIBITION.id]

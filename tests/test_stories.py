@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,7 +37,7 @@ from pipelines.stories import (
     link_stories,
     signature,
 )
-from tests.conftest import FIXTURES, REPO_ROOT, run_cli
+from tests.conftest import FIXTURES, MIRROR, REPO_ROOT, rows, run_cli
 
 STORY_DATA = Path(__file__).resolve().parent / "stories"
 GOVHK_INNOHK = "govhk:P2022052500588"
@@ -410,6 +412,48 @@ def test_crawls_link_the_innohk_story_and_the_later_govhk_release_becomes_its_or
     assert originals[0].startswith("original") and CAIRS_INNOHK in originals[0]
     assert originals[1].startswith("original") and GOVHK_INNOHK in originals[1]
     assert shown.stdout.startswith("story 1: 3 items from cairs, cpii, govhk")
+
+
+def _with_other_text(page: bytes) -> bytes:
+    """A CAiRS detail page whose text is replaced by an unrelated release's, date kept."""
+    start = page.index(b'<div class="news-content">') + len(b'<div class="news-content">')
+    end = page.index(b"</div>", start)
+    other = govhk_fixtures()["P2021121500771"]["body_text"].split("\n\n")
+    text = "".join(f"<p>{html.escape(paragraph)}</p>" for paragraph in other)
+    return page[:start] + text.encode() + page[end:]
+
+
+def test_a_recrawled_item_whose_text_changed_joins_or_leaves_its_story(tmp_path: Path) -> None:
+    site = tmp_path / "mirror"
+    shutil.copytree(MIRROR / "www.cairs.hk", site / "www.cairs.hk")
+    page = site / "www.cairs.hk/en/news_detail/index/36"
+    real = page.read_bytes()
+    db = tmp_path / "archive.db"
+    with open_archive(db) as archive:  # as a crawl of GovHK leaves it: stored and linked
+        store(archive, fixture_article("P2022052500588"))
+        link_stories(archive)
+    window = ("--since", "2022-05-01", "--until", "2022-06-30")
+
+    def crawl_and_links(*args: str) -> dict[str, dict[str, Any]]:
+        crawled = run_cli("crawl", "cairs", *window, *args, "--mirror", server.url, "--db",
+                          str(db), "-q")  # fmt: skip
+        assert crawled.code == 0, crawled.stderr[-3000:]
+        with open_archive(db) as archive:
+            return links(archive)
+
+    with MirrorServer(site).start() as server:
+        page.write_bytes(_with_other_text(real))
+        assert crawl_and_links() == {}, "another text: no story"
+        # The page is edited back to the republication it is: the re-crawl links it.
+        page.write_bytes(real)
+        found = crawl_and_links("--refresh")
+        assert found[CAIRS_INNOHK]["linked_to"] == GOVHK_INNOHK
+        assert found[GOVHK_INNOHK]["role"] == "original"
+        # Edited into something else again: the re-crawl unlinks it, and the story of one goes.
+        page.write_bytes(_with_other_text(real))
+        assert crawl_and_links("--refresh") == {}
+    [(updated,)] = rows(db, "SELECT items_updated FROM crawl_runs ORDER BY id DESC LIMIT 1")
+    assert updated == 1
 
 
 def _innohk_archive(tmp_path: Path) -> Path:

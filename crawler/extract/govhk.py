@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from urllib.parse import urljoin
 
@@ -150,7 +150,8 @@ def extract_release(response: TextResponse) -> Article:
         ],
         videos=list(_videos(root, base)),
         related=[
-            Link(canonical_url(url), title) for url, title in _titled_links(root, _RELATED, base)
+            Link(url, title)
+            for url, title in _titled_links(root, _RELATED, base, normal=canonical_url)
         ],
         extraction=methods,
     )
@@ -234,12 +235,18 @@ def _photos(root: html.HtmlElement, base: str) -> Iterator[Photo]:
 
 
 def _titled_links(
-    root: html.HtmlElement, xpath: etree.XPath, base: str
+    root: html.HtmlElement,
+    xpath: etree.XPath,
+    base: str,
+    normal: Callable[[str], str] | None = None,
 ) -> Iterator[tuple[str, str]]:
-    """(URL, text) of each link matching xpath, once per URL, in page order."""
+    """(URL, text) of each link matching xpath, once per URL, in page order; with ``normal``,
+    URLs in that form, so two forms of one URL (a release and its print version) are one."""
     seen: set[str] = set()
     for a in xpath(root):
         url = absolute_url(base, a.get("href"))
+        if url and normal is not None:
+            url = normal(url)
         if url and url not in seen:
             seen.add(url)
             yield url, squash(a.text_content()) or squash(a.get("title"))
