@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -208,3 +210,38 @@ def test_unextractable_and_missing_pages_are_errors_not_rows(tmp_path: Path) -> 
     assert rows(db, "SELECT id FROM articles") == [("govhk:P2022052500588",)]
     assert rows(db, "SELECT errors, status FROM crawl_runs") == [(2, "finished")]
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_sigterm_stops_the_crawl_with_its_pages_stored_and_the_run_interrupted(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "archive.db"
+    window = ("--since", "2019-12-31", "--until", "2020-01-09")
+    with MirrorServer(REPO_ROOT / "tests" / "mirror").start() as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HKARCHIVE_")}
+        child = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "crawl", "govhk", *window,
+             "--mirror", server.url, "--db", str(db)],
+            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while sum(server.statuses.values()) < 10 and time.monotonic() < deadline:
+            time.sleep(0.002)  # polling the mirror's counter, not a readiness wait
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 128 + signal.SIGTERM, err[-2000:]
+        assert err.rstrip().splitlines()[-1] == (
+            "hkarchive: crawl stopped by SIGTERM: the pages in hand were stored and the runs "
+            "marked interrupted; the next crawl fetches the rest"
+        )
+        assert "Traceback" not in err
+        [(run_id, status, reason)] = rows(db, "SELECT id, status, finish_reason FROM crawl_runs")
+        assert (status, reason) == ("interrupted", "shutdown")
+        assert f"govhk: run {run_id} interrupted:" in out
+        stored = {r[0] for r in rows(db, "SELECT id FROM articles")}
+        assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+        again = run_cli("crawl", "govhk", *window, "--mirror", server.url, "--db", str(db))
+        assert again.code == 0, again.stderr[-2000:]
+    every = {r[0] for r in rows(db, "SELECT id FROM articles")}
+    assert stored < every
+    assert rows(db, "SELECT count(*) FROM link_queue") == [(0,)]
