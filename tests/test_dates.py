@@ -58,6 +58,27 @@ def test_parse_day_reads_iso_and_relative_days() -> None:
     assert parse_day("2022-05-25") == date(2022, 5, 25)
     assert parse_day("today") == hk_today()
     assert parse_day("yesterday") == hk_today() - timedelta(days=1)
+    assert parse_day("3 days ago") == hk_today() - timedelta(days=3)
+
+
+@pytest.mark.parametrize("text", ["2022/6/5", "2022.06.05", "2022 6 5", "2022-6-5"])
+def test_parse_day_reads_numbers_after_a_year_as_month_then_day(text: str) -> None:
+    assert parse_day(text) == date(2022, 6, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("05/06/2022", "ambiguous"),
+        ("13/05/2022", "ambiguous"),
+        ("2022/13/05", "no such day"),
+        ("-3 days ago", "no signed numbers"),
+        ("- 3 days ago", "no signed numbers"),
+    ],
+)
+def test_parse_day_refuses_what_it_could_misread(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        parse_day(text)
 
 
 @pytest.mark.parametrize("text", ["2022-13-01", "2022-02-30", "nonsense", ""])
