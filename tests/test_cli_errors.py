@@ -120,6 +120,11 @@ for command, base in DATED.items():
     ARG_CASES[f"{command} --lang xx"] = ([*base, "--lang", "xx"], 2, "--lang")
 ARG_CASES |= {
     "crawl unknown source": (["crawl", "nosuchsite", "--mirror", REFUSED], 2, "'nosuchsite'"),
+    "crawl window before GovHK began": (
+        ["crawl", "--since", "1900-01-01", "--until", "1997-06-30", "--mirror", REFUSED],
+        2,
+        "govhk: the window ends on 1997-06-30, before the source's first day, 1997-07-01",
+    ),
     "crawl source with a quote": (
         ["crawl", "govhk'; --", "--mirror", REFUSED],
         2,
