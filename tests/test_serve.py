@@ -448,6 +448,60 @@ def test_write_sql_is_refused_even_with_allow_sql(
     assert count(archive, "SELECT count(*) FROM articles WHERE title = 'changed'") == 0
 
 
+def peak_memory_mb(pid: int) -> int | None:
+    """The most memory a process has held at once so far (VmHWM), in MB; None without /proc."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match[1]) // 1024 if match else None
+
+
+# Queries that asked a server without limits for 1 GB, 300 MB and 500 MB.
+HUNGRY_SQL = {
+    "one value of 1 GB": ("select length(randomblob(1000000000))", "string or blob too big"),
+    "300 rows of 1 MB": (
+        "with recursive n(i) as (select 1 union all select i + 1 from n limit 300) "
+        "select zeroblob(1000000) as z from n",
+        "query result over 64 MB",
+    ),
+    "a row of 64 values of 4 MB": (
+        "select " + ", ".join(["zeroblob(4000000)"] * 64),
+        "more memory than this server allows",
+    ),
+}
+
+
+@pytest.mark.parametrize(("sql", "reason"), HUNGRY_SQL.values(), ids=HUNGRY_SQL.keys())
+def test_own_sql_cannot_take_the_servers_memory(
+    archive: Path, tmp_path: Path, sql: str, reason: str
+) -> None:
+    with serving(archive, tmp_path, "--allow-sql") as fresh:
+        before = peak_memory_mb(fresh.process.pid)
+        status, body = fresh.get("archive.json", sql=sql)
+        after = peak_memory_mb(fresh.process.pid)
+        assert status == 400, body[:500]
+        assert reason in json.loads(body)["error"]
+        if before is not None and after is not None:
+            assert after - before < 200, f"the query took {after - before} MB"
+        assert fresh.json("archive.json", sql="select 1 as one", _shape="array") == [{"one": 1}]
+
+
+def test_own_sql_that_never_ends_is_stopped_by_the_time_limit(sql_server: Server) -> None:
+    """Datasette's time limit (a progress handler) still holds over the plugin's limits, for
+    a query whose every step builds the largest value allowed."""
+    sql = (
+        "with recursive n(i) as (select 1 union all select i + 1 from n) "
+        "select count(*) from n where length(randomblob(4000000)) > 0"
+    )
+    started = time.monotonic()
+    status, body = sql_server.get("archive.json", sql=sql)
+    assert status == 400, body[:500]
+    assert "took too long" in json.loads(body)["error"]
+    assert time.monotonic() - started < 20
+
+
 def test_new_rows_show_while_serving(tmp_path: Path, archive: Path) -> None:
     db = tmp_path / "archive.db"
     shutil.copy(archive, db)
