@@ -12,10 +12,15 @@ LANG_CHOICES = ("en", "zh", "all")
 
 @dataclass(frozen=True)
 class CrawlWindow:
-    """Which days and languages a crawl covers."""
+    """Which days and languages a crawl covers.
+
+    ``clipped`` is the first day asked for when it was before the source's first day, from
+    which the window then starts instead.
+    """
 
     days: tuple[date, ...]
     langs: tuple[str, ...]
+    clipped: date | None = None
 
     def arguments(self) -> dict[str, object]:
         """The window as recorded in crawl_runs."""
@@ -40,24 +45,35 @@ def crawl_window(
     until: str | None = None,
     lang: str | None = None,
     days: str | None = None,
+    earliest: date | None = None,
 ) -> CrawlWindow:
     """Validate crawl arguments as given on a command line; ValueError names the bad one.
 
     With no dates the window is yesterday and today in Hong Kong. ``days`` (comma-separated)
-    lists days explicitly instead of a range.
+    lists days explicitly instead of a range. Days before ``earliest`` (the source's first
+    day) are left out, and a window with none after it is refused.
     """
     langs = parse_langs(lang)
     if days:
         if since or until:
             raise ValueError("give either days or since/until, not both")
         listed = sorted({parse_day(part) for part in days.split(",") if part.strip()})
-        return CrawlWindow(tuple(listed), langs)
+        if earliest is None or not listed or listed[0] >= earliest:
+            return CrawlWindow(tuple(listed), langs)
+        kept = [day for day in listed if day >= earliest]
+        if not kept:
+            raise ValueError(f"every day given is before the source's first day, {earliest}")
+        return CrawlWindow(tuple(kept), langs, clipped=listed[0])
     today = hk_today()
     end = parse_day(until) if until else today
     start = parse_day(since) if since else min(end, today) - timedelta(days=1)
     if start > end:
         raise ValueError(f"--since {start} is after --until {end}")
-    return CrawlWindow(tuple(days_between(start, end)), langs)
+    if earliest is None or start >= earliest:
+        return CrawlWindow(tuple(days_between(start, end)), langs)
+    if end < earliest:
+        raise ValueError(f"the window ends on {end}, before the source's first day, {earliest}")
+    return CrawlWindow(tuple(days_between(earliest, end)), langs, clipped=start)
 
 
 def is_flag(value: str | bool | None) -> bool:

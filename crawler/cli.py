@@ -13,6 +13,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,14 @@ def known_sources() -> list[str]:
     from scrapy.spiderloader import SpiderLoader
 
     return sorted(SpiderLoader.from_settings(_project_settings()).list())
+
+
+def first_days(names: Sequence[str]) -> dict[str, date | None]:
+    """The first day each source has news for (None where it is not known)."""
+    from scrapy.spiderloader import SpiderLoader
+
+    loader = SpiderLoader.from_settings(_project_settings())
+    return {name: getattr(loader.load(name), "earliest", None) for name in names}
 
 
 def _project_settings() -> Any:
@@ -259,6 +268,13 @@ def crawl(
         mirror = check_mirror_url(mirror) if mirror is not None else None
     except ValueError as exc:
         usage_error(str(exc))
+    # A window before a source's first day is clipped by its spider; one with no day after it
+    # is refused here, before anything is written.
+    for source, earliest in first_days(sources or available).items():
+        try:
+            crawl_window(since=since, until=until, lang=lang, earliest=earliest)
+        except ValueError as exc:
+            usage_error(f"{source}: {exc}")
     if log_file:
         _check_log_file(log_file)
     _check_archive(db_path)

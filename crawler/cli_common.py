@@ -5,9 +5,10 @@ Commands live in modules of their own (``cli_*.py``) and are registered on the g
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -25,6 +26,17 @@ db_option = click.option(
     type=click.Path(dir_okay=False),
     help="The SQLite archive.",
 )
+
+
+class FloatRange(click.FloatRange):
+    """click's FloatRange, refusing NaN, which compares false with both bounds and so slips
+    through them (and infinities, for a range open at one end)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def usage_error(message: str) -> NoReturn:

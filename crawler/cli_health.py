@@ -11,7 +11,7 @@ from datetime import datetime
 
 import click
 
-from crawler.cli_common import db_option
+from crawler.cli_common import FloatRange, db_option
 from crawler.dates import hk_now
 from crawler.lock import ArchiveLock, LockError
 from pipelines.archive import open_archive
@@ -29,6 +29,9 @@ RUN_COLUMNS = (
     "failures",
     "errors",
 )
+# Bounds of the number options: far beyond any use, and inside what dates and SQLite can take.
+MAX_RUNS_SHOWN = 100_000
+MAX_SILENT_DAYS = 3650
 # Numbers are right-aligned so their digits line up.
 _RIGHT = {"id", "duration", "requests", "304s", "failures", "errors"}
 
@@ -89,7 +92,11 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[s
 
 @click.command("runs")
 @click.option(
-    "--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Runs to show."
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, MAX_RUNS_SHOWN),
+    help="Runs to show.",
 )
 @click.option("--source", help="Only the runs of this source (spider).")
 @db_option
@@ -134,14 +141,14 @@ def running_pids(db_path: str) -> set[int]:
     "--silent-days",
     default=2,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_SILENT_DAYS),
     help="Days without new items (or without any crawl) before a daily source is reported.",
 )
 @click.option(
     "--coverage-drop",
     default=0.2,
     show_default=True,
-    type=click.FloatRange(0, 1),
+    type=FloatRange(0, 1),
     help="Fall in a field's coverage, from its recent median, that is reported.",
 )
 @db_option

@@ -24,6 +24,11 @@ SHIPPED_NAME = "archive"
 SEARCH_TABLE = "articles_search"
 # The English index every archive has, for archives that predate the Chinese one.
 FALLBACK_SEARCH_TABLE = "articles_fts"
+# The most SQLite may allocate in the serving process, all connections together: a query
+# that would need more (a row of many 4 MB values) fails "out of memory" instead of taking the
+# machine's. Reading needs a few MB: searching and faceting 300,000 articles (1.6 GB) works
+# within 8 MB. The plugin (datasette/plugins/hkarchive_views.py) sets the per-query limits.
+SQLITE_HEAP_LIMIT = 64 * 1024 * 1024
 INSTALL_HINT = (
     'datasette is not installed: pip install "hkarchive[serve]" '
     '(from a checkout: pip install -e ".[serve]")'
@@ -164,6 +169,16 @@ def _url(host: str, sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
+def limit_sqlite_heap() -> None:
+    """Cap what SQLite may allocate in this process at SQLITE_HEAP_LIMIT (a process-wide
+    setting, made through any connection)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"PRAGMA hard_heap_limit = {SQLITE_HEAP_LIMIT:d}")
+    finally:
+        conn.close()
+
+
 def make_datasette(archive: Archive, allow_sql: bool) -> Any:
     """A Datasette instance serving the archive read-only with the project's metadata."""
     from datasette.app import Datasette  # type: ignore[import-untyped]
@@ -197,7 +212,8 @@ def serve(host: str, port: int, allow_sql: bool, db_path: str) -> None:
     Serves the articles with facets (source, language, year, month, category), a search box
     for English and Chinese, and ready-made queries (latest items, search, stories,
     translation pairs, photos, revisions, crawl runs). Visitors cannot write; they run SQL
-    of their own only with --allow-sql. Needs the optional datasette extra (hkarchive[serve]).
+    of their own only with --allow-sql, and every query within limits (a second, 4 MB a value,
+    64 MB a result). Needs the optional datasette extra (hkarchive[serve]).
 
     Example: hkarchive serve --port 8001
     """
@@ -211,6 +227,7 @@ def serve(host: str, port: int, allow_sql: bool, db_path: str) -> None:
             f"searching uses the English index {archive.search_table}",
             err=True,
         )
+    limit_sqlite_heap()
     ds = make_datasette(archive, allow_sql)
     asyncio.run(ds.invoke_startup())
     sock = _bind(host, port)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from crawler.dates import FIRST_DAY, LAST_DAY
 
 SOURCES_DIR = Path(__file__).resolve().parent / "sources"
 KINDS = ("wordpress", "html")
@@ -42,6 +45,7 @@ class SourceConfig:
     api: bool = True
     feed_url: str | None = None
     per_page: int = 20
+    earliest: date | None = None
     path: Path | None = None
 
     @property
@@ -68,7 +72,9 @@ _KEYS: dict[str, tuple[type, bool]] = {
     "api": (bool, False),
     "feed_url": (str, False),
     "per_page": (int, False),
+    "earliest": (str, False),
 }
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _fail(path: Path, key: str, problem: str) -> SourceConfigError:
@@ -88,8 +94,22 @@ def _strings(path: Path, key: str, value: list[Any]) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _day(path: Path, key: str, value: str) -> date:
+    """A day written YYYY-MM-DD, within the days a command line may name."""
+    try:
+        day = date.fromisoformat(value) if _DAY.fullmatch(value) else None
+    except ValueError:
+        day = None
+    if day is None or not FIRST_DAY <= day <= LAST_DAY:
+        raise _fail(path, key, f"expected a day from {FIRST_DAY} to {LAST_DAY} as YYYY-MM-DD")
+    return day
+
+
 def parse_source(path: Path, data: dict[str, Any]) -> SourceConfig:
     """Validate one parsed TOML document into a SourceConfig."""
+    if isinstance(data.get("earliest"), date):
+        # A TOML date (earliest = 2020-01-01) is read like the string; a date-time is refused.
+        data = {**data, "earliest": data["earliest"].isoformat()}
     for key in data:
         if key not in _KEYS:
             raise _fail(path, key, f"unknown key (known: {', '.join(_KEYS)})")
@@ -150,6 +170,7 @@ def parse_source(path: Path, data: dict[str, Any]) -> SourceConfig:
         api=data.get("api", True),
         feed_url=_http_url(path, "feed_url", data["feed_url"]) if "feed_url" in data else None,
         per_page=data.get("per_page", 20),
+        earliest=_day(path, "earliest", data["earliest"]) if "earliest" in data else None,
         path=path,
     )
 

@@ -112,24 +112,52 @@ FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 
 
+# A day written in numbers only ("05/06/2022", "2022/5/6", "6.5.22"), and its parts.
+_NUMERIC_DAY = re.compile(r"[0-9]+(?:\s*[-/.\s]\s*[0-9]+)+")
+_NUMERIC_SEPARATOR = re.compile(r"\s*[-/.\s]\s*")
+# A signed number ("-3 days ago"), which the words parser would read without its sign.
+_SIGNED = re.compile(r"(?:^|\s)[-+\u2212]\s*[0-9]")
+
+
 def parse_day(text: str) -> date:
     """Parse a day given on the command line: YYYY-MM-DD, or words such as "today", "3 days ago".
 
     Relative words are read against today's date in Hong Kong; other text must name a whole
-    date (a bare "5" or "May 2024" is refused). Raises ValueError naming the input when it is
-    not a day from FIRST_DAY to LAST_DAY.
+    date (a bare "5" or "May 2024" is refused). A day in numbers only is read year, month, day
+    when it starts with a four-digit year ("2022/05/06"); any other ("05/06/2022": 5 June or
+    6 May?) is refused as ambiguous, as is a signed number ("-3 days ago"). Raises ValueError
+    naming the input when it is not a day from FIRST_DAY to LAST_DAY.
     """
     value = text.strip()
     if _ISO_DAY.fullmatch(value):
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"invalid date {text!r}: no such day") from None
+        day = _day(text, value.split("-"))
+    elif _NUMERIC_DAY.fullmatch(value):
+        parts = _NUMERIC_SEPARATOR.split(value)
+        if len(parts) != 3:
+            raise ValueError(f"invalid date {text!r}: use YYYY-MM-DD (or e.g. 'yesterday')")
+        if len(parts[0]) != 4:
+            raise ValueError(
+                f"invalid date {text!r}: ambiguous (which is the day, which the month?): "
+                "use YYYY-MM-DD"
+            )
+        day = _day(text, parts)
+    elif _SIGNED.search(value):
+        raise ValueError(
+            f"invalid date {text!r}: no signed numbers: use YYYY-MM-DD or e.g. '3 days ago'"
+        )
     else:
         day = _words_day(value, text)
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ValueError(f"invalid date {text!r}: use a day from {FIRST_DAY} to {LAST_DAY}")
     return day
+
+
+def _day(text: str, parts: list[str]) -> date:
+    """The day of year, month and day numbers; ValueError naming text when there is none."""
+    try:
+        return date(*(int(part) for part in parts))
+    except (ValueError, OverflowError):
+        raise ValueError(f"invalid date {text!r}: no such day") from None
 
 
 def _words_day(value: str, text: str) -> date:

@@ -25,6 +25,18 @@ if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
 
+# Why Scrapy ignored a request, by a word of its message: robots.txt, the offsite filter, the
+# redirect guard, or a compressed body that grew past DOWNLOAD_MAXSIZE (a gzip bomb) while
+# being decompressed, which is a page too large like one whose download was cancelled.
+# The setting's name is looked for first: the message names the response's URL too.
+_IGNORED = (
+    ("download_maxsize", "oversize"),
+    ("robots", "robots"),
+    ("offsite", "offsite"),
+    ("redirect", "redirect"),
+)
+
+
 def failure_kind(exc: BaseException) -> str:
     """A short name for what went wrong: http, timeout, connection, truncated, oversize,
     redirect, offsite, robots, or fetch for anything else."""
@@ -39,7 +51,7 @@ def failure_kind(exc: BaseException) -> str:
         return "oversize"
     if isinstance(exc, IgnoreRequest):
         message = str(exc).lower()
-        for word, kind in (("robots", "robots"), ("offsite", "offsite"), ("redirect", "redirect")):
+        for word, kind in _IGNORED:
             if word in message:
                 return kind
         return "fetch"

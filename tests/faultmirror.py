@@ -4,9 +4,9 @@
 only) but answers the targets given a rule with a fault instead: an HTTP error burst, 429 with
 Retry-After, a hang longer than the crawl's timeout, a connection reset, a body cut short of
 its Content-Length, an empty 200, another body or Content-Type (a charset problem, broken
-HTML), a huge page, a redirect (a loop, or to another host). A rule applies to the first
-`times` requests of its target (all of them when None), so a transient fault can be made to
-heal. With `random_faults(seed, rate, kinds)` a seeded share of the other targets gets a
+HTML, a gzip bomb), a huge page, a redirect (a loop, or to another host). A rule applies to
+the first `times` requests of its target (all of them when None), so a transient fault can be
+made to heal. With `random_faults(seed, rate, kinds)` a seeded share of the other targets gets a
 transient fault, the same ones for the same seed.
 """
 
@@ -32,7 +32,7 @@ KINDS = (
     "reset",  # close the connection with a TCP reset before answering
     "truncate",  # promise Content-Length, send half the body, close
     "empty",  # 200 with an empty body
-    "body",  # 200 with `body` and `content_type` instead of the file
+    "body",  # 200 with `body`, `content_type` (and `content_encoding`) instead of the file
     "huge",  # 200 with a body of `size` bytes (with or without Content-Length)
     "redirect",  # `status` (302 by default) to `location`
     "late",  # serve the file, `delay` seconds late
@@ -52,6 +52,8 @@ class Fault:
     delay: float = 5.0
     body: bytes = b""
     content_type: str | None = "text/html"
+    # Sent as Content-Encoding with a `body` fault: "gzip" makes a gzip bomb of a small body.
+    content_encoding: str | None = None
     size: int = 20 * 1024 * 1024
     content_length: bool = True
     location: str = ""
@@ -113,7 +115,7 @@ class FaultRequestHandler(MirrorRequestHandler):
         self._send_bytes(b"", fault.content_type)
 
     def _fault_body(self, fault: Fault) -> None:
-        self._send_bytes(fault.body, fault.content_type)
+        self._send_bytes(fault.body, fault.content_type, encoding=fault.content_encoding)
 
     def _fault_huge(self, fault: Fault) -> None:
         self.send_response(HTTPStatus.OK)
@@ -142,10 +144,14 @@ class FaultRequestHandler(MirrorRequestHandler):
         found = self.server.locate(self.path)
         return found[0].read_bytes() if found else b"<html><body>gone</body></html>"
 
-    def _send_bytes(self, body: bytes, content_type: str | None, status: int = 200) -> None:
+    def _send_bytes(
+        self, body: bytes, content_type: str | None, status: int = 200, encoding: str | None = None
+    ) -> None:
         self.send_response(status)
         if content_type is not None:
             self.send_header("Content-Type", content_type)
+        if encoding is not None:
+            self.send_header("Content-Encoding", encoding)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

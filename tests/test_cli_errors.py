@@ -104,6 +104,14 @@ BAD_DAYS = {
     "year 1": ("0001-01-01", "use a day from 1900-01-01 to 2999-12-31"),
     "the last day datetime knows": ("9999-12-31", "use a day from 1900-01-01 to 2999-12-31"),
     "ten thousand years ago": ("10000 years ago", "use YYYY-MM-DD"),
+    "day and month in either order": ("05/06/2022", "ambiguous"),
+    "day first with dots": ("25.05.2022", "ambiguous"),
+    "a two-digit year": ("06/05/22", "ambiguous"),
+    "year first, no such month": ("2022/13/05", "no such day"),
+    "numbers without a day": ("2022/05", "use YYYY-MM-DD"),
+    "a negative relative day": ("-3 days ago", "no signed numbers"),
+    "a plus sign": ("+3 days ago", "no signed numbers"),
+    "a typographic minus": ("\u22123 days ago", "no signed numbers"),
 }
 
 ARG_CASES: dict[str, tuple[list[str], int, str]] = {}
@@ -119,6 +127,11 @@ for command, base in DATED.items():
     ARG_CASES[f"{command} --lang xx"] = ([*base, "--lang", "xx"], 2, "--lang")
 ARG_CASES |= {
     "crawl unknown source": (["crawl", "nosuchsite", "--mirror", REFUSED], 2, "'nosuchsite'"),
+    "crawl window before GovHK began": (
+        ["crawl", "--since", "1900-01-01", "--until", "1997-06-30", "--mirror", REFUSED],
+        2,
+        "govhk: the window ends on 1997-06-30, before the source's first day, 1997-07-01",
+    ),
     "crawl source with a quote": (
         ["crawl", "govhk'; --", "--mirror", REFUSED],
         2,
@@ -159,6 +172,12 @@ ARG_CASES |= {
     "search limit 0": (["search", "launch", "--limit", "0"], 2, "--limit"),
     "runs limit 0": (["runs", "--limit", "0"], 2, "--limit"),
     "check negative days": (["check", "--silent-days", "-1"], 2, "--silent-days"),
+    "check days past any date": (["check", "--silent-days", "9" * 20], 2, "--silent-days"),
+    "check days past ten years": (["check", "--silent-days", "3651"], 2, "--silent-days"),
+    "check coverage drop nan": (["check", "--coverage-drop", "nan"], 2, "--coverage-drop"),
+    "check coverage drop -nan": (["check", "--coverage-drop", "-nan"], 2, "--coverage-drop"),
+    "check coverage drop inf": (["check", "--coverage-drop", "inf"], 2, "--coverage-drop"),
+    "runs limit past SQLite's integers": (["runs", "--limit", "9" * 20], 2, "--limit"),
     "story number too big for SQLite": (["story", "9" * 30], 2, "no article or story"),
     "story unknown id": (["story", "govhk:P0"], 2, "no article or story 'govhk:P0'"),
     "story id and relink": (["story", "x", "--relink"], 2, "not both"),
@@ -196,7 +215,7 @@ def test_the_documented_day_words_are_accepted(
 ) -> None:
     """The control for the cases above: valid days pass the same checks."""
     db = str(workdir / "archive.db")
-    for since in ("2022-05-25", "yesterday", "3 days ago", "May 25 2022"):
+    for since in ("2022-05-25", "2022/05/25", "yesterday", "3 days ago", "May 25 2022"):
         result = run(capsys, "search", "launch", "--since", since, "--db", db)
         assert result.code == 0, result.stderr
         assert "error" not in result.stderr

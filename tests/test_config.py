@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,11 @@ def test_a_new_site_is_one_file(tmp_path: Path) -> None:
         ('selectors = { author = ".by" }', "key 'selectors.author': unknown field"),
         ('selectors = { title = "" }', "key 'selectors.title': expected a CSS selector"),
         ('lang_by_path = { "/fr/" = "fr" }', "key 'lang_by_path./fr/'"),
+        ('earliest = "05/06/2020"', "key 'earliest': expected a day from"),
+        ('earliest = "2020-02-30"', "key 'earliest': expected a day from"),
+        ('earliest = "0001-01-01"', "key 'earliest': expected a day from"),
+        ("earliest = 2020", "key 'earliest': expected str"),
+        ("earliest = 2020-01-01T08:00:00", "key 'earliest': expected a day from"),
     ],
 )
 def test_mistakes_name_the_file_and_key(tmp_path: Path, change: str, message: str) -> None:
@@ -67,6 +73,16 @@ def test_mistakes_name_the_file_and_key(tmp_path: Path, change: str, message: st
         load_source(write(tmp_path, "\n".join([*lines, change])))
     assert str(caught.value).startswith("demo.toml: ")
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("written", ['"2020-03-01"', "2020-03-01"])
+def test_a_sources_first_day_clips_its_backfills(tmp_path: Path, written: str) -> None:
+    config = load_source(write(tmp_path, f"{VALID}\nearliest = {written}\n"))
+    assert config.earliest == date(2020, 3, 1)
+    spider = spider_class(config)(since="2019-12-30", until="2020-03-02")
+    assert spider.window.days == (date(2020, 3, 1), date(2020, 3, 2))
+    assert spider.first_day == date(2020, 3, 1)
+    assert spider_class(load_source(write(tmp_path, VALID))).earliest is None
 
 
 @pytest.mark.parametrize("key", ["title", "kind", "base_url"])

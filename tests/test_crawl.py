@@ -245,3 +245,21 @@ def test_sigterm_stops_the_crawl_with_its_pages_stored_and_the_run_interrupted(
     every = {r[0] for r in rows(db, "SELECT id FROM articles")}
     assert stored < every
     assert rows(db, "SELECT count(*) FROM link_queue") == [(0,)]
+
+
+def test_a_backfill_from_before_govhk_began_starts_on_its_first_day(
+    mirror_server: MirrorServer, tmp_path: Path
+) -> None:
+    """Not 35,000 days of index pages that never existed: one, and one line saying why."""
+    db = tmp_path / "archive.db"
+    mirror_server.reset_counts()
+    result = crawl(
+        mirror_server, db, "--since", "1900-01-01", "--until", "1997-07-01", "--lang", "en"
+    )
+    assert result.code == 0, result.stderr[-3000:]
+    said = [line for line in result.stderr.splitlines() if "1900-01-01" in line]
+    assert len(said) == 1, said
+    assert "govhk has no news before 1997-07-01: crawling from that day" in said[0]
+    assert list(mirror_server.hits) == ["/www.info.gov.hk/gia/general/199707/01.htm"]
+    ((arguments,),) = rows(db, "SELECT arguments FROM crawl_runs")
+    assert json.loads(arguments)["since"] == "1997-07-01"

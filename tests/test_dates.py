@@ -58,6 +58,27 @@ def test_parse_day_reads_iso_and_relative_days() -> None:
     assert parse_day("2022-05-25") == date(2022, 5, 25)
     assert parse_day("today") == hk_today()
     assert parse_day("yesterday") == hk_today() - timedelta(days=1)
+    assert parse_day("3 days ago") == hk_today() - timedelta(days=3)
+
+
+@pytest.mark.parametrize("text", ["2022/6/5", "2022.06.05", "2022 6 5", "2022-6-5"])
+def test_parse_day_reads_numbers_after_a_year_as_month_then_day(text: str) -> None:
+    assert parse_day(text) == date(2022, 6, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("05/06/2022", "ambiguous"),
+        ("13/05/2022", "ambiguous"),
+        ("2022/13/05", "no such day"),
+        ("-3 days ago", "no signed numbers"),
+        ("- 3 days ago", "no signed numbers"),
+    ],
+)
+def test_parse_day_refuses_what_it_could_misread(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        parse_day(text)
 
 
 @pytest.mark.parametrize("text", ["2022-13-01", "2022-02-30", "nonsense", ""])
@@ -88,6 +109,33 @@ def test_window_rejects_since_after_until() -> None:
 def test_window_takes_explicit_days_sorted_and_unique() -> None:
     window = crawl_window(days="2022-05-25,2020-01-02,2022-05-25")
     assert window.days == (date(2020, 1, 2), date(2022, 5, 25))
+
+
+def test_window_before_the_sources_first_day_starts_on_it() -> None:
+    first = date(1997, 7, 1)
+    window = crawl_window(since="1900-01-01", until="1997-07-03", earliest=first)
+    assert window.days == (first, date(1997, 7, 2), date(1997, 7, 3))
+    assert window.clipped == date(1900, 1, 1)
+    assert window.arguments()["since"] == "1997-07-01"
+    inside = crawl_window(since="1997-07-01", until="1997-07-02", earliest=first)
+    assert inside.clipped is None
+    listed = crawl_window(days="1997-07-02,1996-01-01", earliest=first)
+    assert (listed.days, listed.clipped) == ((date(1997, 7, 2),), date(1996, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "arguments", [{"since": "1900-01-01", "until": "1997-06-30"}, {"days": "1996-01-01"}]
+)
+def test_window_wholly_before_the_sources_first_day_is_refused(arguments: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="before the source's first day, 1997-07-01"):
+        crawl_window(**arguments, earliest=date(1997, 7, 1))
+
+
+def test_govhk_backfills_no_day_before_its_archive_begins() -> None:
+    from crawler.spiders.govhk import GovhkSpider
+
+    spider = GovhkSpider(since="1900-01-01", until="1997-07-02")
+    assert spider.window.days == (date(1997, 7, 1), date(1997, 7, 2))
 
 
 @pytest.mark.parametrize("value", ["fr", "EN,ZH", "both"])

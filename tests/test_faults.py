@@ -3,6 +3,7 @@ that misbehaves on purpose (tests/faultmirror.py), through the CLI."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import time
@@ -152,6 +153,9 @@ def test_seeded_random_faults_heal_and_every_release_is_archived(
 
 # --- persistent faults: recorded, the crawl goes on, the next run retries -------------------
 
+# 40 kB that inflate to 40 MB, four times DOWNLOAD_MAXSIZE.
+GZIP_BOMB = gzip.compress(b"<html><body><p>" + b"x" * (40 * 1024 * 1024), compresslevel=9)
+
 PERSISTENT = {
     EN[0]: ({"kind": "status", "status": 503}, "http", "HTTP 503"),
     EN[1]: ({"kind": "status", "status": 404}, "http", "HTTP 404"),
@@ -172,6 +176,11 @@ PERSISTENT = {
         {"kind": "redirect", "location": f"https://www.info.gov.hk{path(EN[10])}"},
         "redirect",
         "",
+    ),
+    EN[12]: (
+        {"kind": "body", "body": GZIP_BOMB, "content_encoding": "gzip"},
+        "oversize",
+        "DOWNLOAD_MAXSIZE",
     ),
 }
 
@@ -204,7 +213,7 @@ def test_pages_that_cannot_be_archived_are_recorded_and_the_rest_is_archived(
     # Retried within the run: 1 + RETRY_TIMES requests for a transient fault, one otherwise.
     for native_id in (EN[0], EN[2], EN[3], EN[4]):
         assert server.hits[target(native_id)] == 3, native_id
-    for native_id in (EN[1], EN[5], EN[7], EN[8]):
+    for native_id in (EN[1], EN[5], EN[7], EN[8], EN[12]):
         assert server.hits[target(native_id)] == 1, native_id
     ((run_failures, status),) = rows(db, "SELECT failures, status FROM crawl_runs")
     assert status == "finished"
@@ -343,6 +352,12 @@ def test_failure_kinds_name_what_went_wrong() -> None:
     assert failure_kind(IgnoreRequest("Filtered offsite request to 'evil.example.net'")) == (
         "offsite"
     )
+    bomb = (
+        "Ignored response <200 https://www.info.gov.hk/gia/robots/redirect.htm> because its "
+        "body (40789 B compressed, 10485760 B decompressed so far) exceeded DOWNLOAD_MAXSIZE "
+        "(10485760 B) during decompression."
+    )
+    assert failure_kind(IgnoreRequest(bomb)) == "oversize"
     assert failure_kind(ValueError("odd")) == "fetch"
 
 

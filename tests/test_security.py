@@ -141,6 +141,7 @@ REVIEWED_SQL_INTERPOLATIONS = {
     ("crawler/cli_export.py", "marks"): "one ? per id",
     ("crawler/cli_export.py", "table"): "a key of the CHILDREN constant",
     ("crawler/cli_reparse.py", "format:', '.join(('?' for _ in sources))"): "one ? per source",
+    ("crawler/cli_serve.py", "SQLITE_HEAP_LIMIT"): "an int constant, formatted :d",
     ("crawler/datasette/plugins/hkarchive_views.py", "col"): "escape_sqlite(column)",
     ("crawler/datasette/plugins/hkarchive_views.py", "self.length"): "an int of the facet class",
     ("crawler/datasette/plugins/hkarchive_views.py", "self.sql"): "datasette's own table SQL",
@@ -503,6 +504,17 @@ def test_datasette_refuses_every_write(allow_sql: bool, archive: Path, tmp_path:
         asyncio.run(ds.get_database("archive").execute("delete from articles"))
     assert not any(query.get("write") for query in _canned_queries(ds))
     assert _content(db) == before
+
+
+def test_datasette_refuses_sql_longer_than_its_limit(archive: Path) -> None:
+    """A statement of 200 kB is refused before SQLite parses it (the limit is 100 kB); no URL
+    carries one that long, so it is sent to the connection datasette serves from directly."""
+    ds = _datasette(archive, allow_sql=True)
+    database = ds.get_database("archive")
+    rows = asyncio.run(database.execute("select 1 as one -- " + "x" * 50_000)).rows
+    assert [tuple(row) for row in rows] == [(1,)]
+    with pytest.raises(sqlite3.DataError, match="query string is too large"):
+        asyncio.run(database.execute("select 1 as one -- " + "x" * 200_000))
 
 
 def _canned_queries(ds: Any) -> list[dict[str, Any]]:

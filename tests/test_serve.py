@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -185,8 +186,13 @@ def serving(db: Path, log_dir: Path, *args: str) -> Iterator[Server]:
             cwd=REPO_ROOT,
             env=child_env(),
         )
+    drain: threading.Thread | None = None
     try:
         server = Server(_announced_url(process, stderr), process, stderr)
+        # Whatever the server prints next (datasette prints a traceback of every failed query
+        # when rich is installed) must not fill the pipe and stop it.
+        drain = threading.Thread(target=_drain, args=(process, log_dir / "serve.stdout"))
+        drain.start()
         wait_until_ready(server)
         yield server
     finally:
@@ -197,8 +203,17 @@ def serving(db: Path, log_dir: Path, *args: str) -> Iterator[Server]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if drain is not None:
+            drain.join(timeout=30)
         assert process.stdout is not None
         process.stdout.close()
+
+
+def _drain(process: subprocess.Popen[str], log: Path) -> None:
+    assert process.stdout is not None
+    with log.open("w", encoding="utf-8") as out:
+        for line in process.stdout:
+            out.write(line)
 
 
 @pytest.fixture(scope="module")
@@ -448,6 +463,60 @@ def test_write_sql_is_refused_even_with_allow_sql(
     assert count(archive, "SELECT count(*) FROM articles WHERE title = 'changed'") == 0
 
 
+def peak_memory_mb(pid: int) -> int | None:
+    """The most memory a process has held at once so far (VmHWM), in MB; None without /proc."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match[1]) // 1024 if match else None
+
+
+# Queries that asked a server without limits for 1 GB, 300 MB and 500 MB.
+HUNGRY_SQL = {
+    "one value of 1 GB": ("select length(randomblob(1000000000))", "string or blob too big"),
+    "300 rows of 1 MB": (
+        "with recursive n(i) as (select 1 union all select i + 1 from n limit 300) "
+        "select zeroblob(1000000) as z from n",
+        "query result over 64 MB",
+    ),
+    "a row of 64 values of 4 MB": (
+        "select " + ", ".join(["zeroblob(4000000)"] * 64),
+        "more memory than this server allows",
+    ),
+}
+
+
+@pytest.mark.parametrize(("sql", "reason"), HUNGRY_SQL.values(), ids=HUNGRY_SQL.keys())
+def test_own_sql_cannot_take_the_servers_memory(
+    archive: Path, tmp_path: Path, sql: str, reason: str
+) -> None:
+    with serving(archive, tmp_path, "--allow-sql") as fresh:
+        before = peak_memory_mb(fresh.process.pid)
+        status, body = fresh.get("archive.json", sql=sql)
+        after = peak_memory_mb(fresh.process.pid)
+        assert status == 400, body[:500]
+        assert reason in json.loads(body)["error"]
+        if before is not None and after is not None:
+            assert after - before < 200, f"the query took {after - before} MB"
+        assert fresh.json("archive.json", sql="select 1 as one", _shape="array") == [{"one": 1}]
+
+
+def test_own_sql_that_never_ends_is_stopped_by_the_time_limit(sql_server: Server) -> None:
+    """Datasette's time limit (a progress handler) still holds over the plugin's limits, for
+    a query whose every step builds the largest value allowed."""
+    sql = (
+        "with recursive n(i) as (select 1 union all select i + 1 from n) "
+        "select count(*) from n where length(randomblob(4000000)) > 0"
+    )
+    started = time.monotonic()
+    status, body = sql_server.get("archive.json", sql=sql)
+    assert status == 400, body[:500]
+    assert "took too long" in json.loads(body)["error"]
+    assert time.monotonic() - started < 20
+
+
 def test_new_rows_show_while_serving(tmp_path: Path, archive: Path) -> None:
     db = tmp_path / "archive.db"
     shutil.copy(archive, db)
@@ -486,8 +555,8 @@ def test_ctrl_c_stops_the_server_cleanly(archive: Path, tmp_path: Path) -> None:
         )
         running.process.send_signal(signal.SIGINT)
         assert running.process.wait(timeout=30) == 0, running.stderr.read_text()
-        assert running.process.stdout is not None
-        assert running.process.stdout.read().strip() == "stopped"
+    # What it printed after its URL, read from its pipe while it ran.
+    assert (tmp_path / "serve.stdout").read_text(encoding="utf-8").strip() == "stopped"
     with pytest.raises(OSError):
         socket.create_connection((host, port), timeout=5).close()
 

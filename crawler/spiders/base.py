@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import scrapy
 
@@ -23,8 +24,12 @@ class ArchiveSpider(scrapy.Spider):
 
     Arguments: ``since``/``until`` (YYYY-MM-DD) backfill a window, without them the crawl is
     incremental; ``lang`` (en, zh or all); ``days`` (comma-separated days instead of a range);
-    ``refresh`` (fetch archived items again).
+    ``refresh`` (fetch archived items again). A window reaching back before the source's
+    first day (``earliest``) starts on that day instead, with one line in the log saying so.
     """
+
+    # The first day the source has news for (None: not known); set by each source.
+    earliest: ClassVar[date | None] = None
 
     def __init__(
         self,
@@ -36,7 +41,16 @@ class ArchiveSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.window = crawl_window(since=since, until=until, lang=lang, days=days)
+        self.window = crawl_window(
+            since=since, until=until, lang=lang, days=days, earliest=self.earliest
+        )
+        if self.window.clipped is not None:
+            self.logger.warning(
+                "%s has no news before %s: crawling from that day, not from %s",
+                self.name,
+                self.earliest,
+                self.window.clipped,
+            )
         self.incremental = not (since or until or days)
         self.refresh = is_flag(refresh)
         self.arguments = self.window.arguments() | {

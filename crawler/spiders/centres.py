@@ -299,6 +299,7 @@ def spider_class(config: SourceConfig) -> type[CentreSpider]:
             "name": config.name,
             "config": config,
             "allowed_domains": config.domains,
+            "earliest": config.earliest,
             "__module__": __name__,
             "__doc__": f"{config.title} ({config.kind} source, {config.name}.toml).",
         },

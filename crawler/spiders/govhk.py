@@ -19,6 +19,8 @@ from crawler.urls import ReleaseRef, govhk_feed_url, govhk_index_url, release_re
 
 logger = logging.getLogger(__name__)
 
+EARLIEST = date(1997, 7, 1)
+
 
 class GovhkSpider(ArchiveSpider):
     """Hong Kong Government press releases (www.info.gov.hk/gia/general/), English and Chinese.
@@ -32,6 +34,9 @@ class GovhkSpider(ArchiveSpider):
 
     name = "govhk"
     allowed_domains: ClassVar[list[str]] = ["www.info.gov.hk", "info.gov.hk"]
+    # The press releases begin with the Hong Kong SAR, on 1 July 1997: a backfill from an
+    # earlier day would ask for thousands of index pages that never existed.
+    earliest = EARLIEST
 
     async def start(self) -> AsyncIterator[Request]:
         self.open_seen_state()

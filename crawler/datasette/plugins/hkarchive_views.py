@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sqlite3
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -133,10 +134,66 @@ def fts_match(query: str | None) -> str:
     return _phrase(query)
 
 
+# What one query may take, whoever wrote it (hkarchive serve --allow-sql lets visitors write
+# their own). Time is datasette's: sql_time_limit_ms, enforced by the progress handler it sets
+# around every query (SQLite keeps one per connection, so one set here would be replaced).
+# That handler runs between steps of SQLite's virtual machine, every 1,000 of them: a step
+# that builds one huge value (randomblob(1000000000): 1 GB, seconds) would outlast it. So:
+# - no string, blob or row over MAX_VALUE_BYTES (SQLITE_LIMIT_LENGTH), which keeps each step
+#   short and small; a press release is some 20-100 kB (a stored value over the limit could
+#   not be shown);
+# - no statement over MAX_SQL_BYTES of SQL (SQLITE_LIMIT_SQL_LENGTH);
+# - no result over MAX_RESULT_BYTES of text and blobs, counted row by row as the rows are
+#   read: 1,000 rows of zeroblob(4000000) are built within the time limit.
+# `hkarchive serve` also caps what SQLite may allocate in its process (cli_serve.py).
+MAX_VALUE_BYTES = 4 * 1024 * 1024
+MAX_SQL_BYTES = 100_000
+MAX_RESULT_BYTES = 64 * 1024 * 1024
+
+
+class ResultBudget:
+    """A row factory around datasette's (sqlite3.Row) that counts the text and blob bytes each
+    query (cursor) returns and stops the query once they pass MAX_RESULT_BYTES."""
+
+    def __init__(self, make_row: Callable[[sqlite3.Cursor, tuple[Any, ...]], Any] | None):
+        self.make_row = make_row
+        self.spent: weakref.WeakKeyDictionary[sqlite3.Cursor, int] = weakref.WeakKeyDictionary()
+
+    def __call__(self, cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Any:
+        spent = self.spent.get(cursor, 0)
+        spent += sum(len(value) for value in row if isinstance(value, str | bytes))
+        if spent > MAX_RESULT_BYTES:
+            raise sqlite3.OperationalError(
+                f"query result over {MAX_RESULT_BYTES // (1024 * 1024)} MB: "
+                "ask for fewer rows or columns"
+            )
+        self.spent[cursor] = spent
+        return row if self.make_row is None else self.make_row(cursor, row)
+
+
 @hookimpl
 def prepare_connection(conn: sqlite3.Connection) -> None:
-    """hkarchive_match(q): what the canned search query hands to MATCH."""
+    """The limits every query runs under (above); hkarchive_match(q), what the canned search
+    query hands to MATCH."""
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES)
+    conn.row_factory = ResultBudget(conn.row_factory)
     conn.create_function("hkarchive_match", 1, fts_match, deterministic=True)
+
+
+@hookimpl
+def handle_exception(datasette: Any, request: Any, exception: BaseException) -> Any:
+    """A query that ran into the serving process's memory cap (cli_serve.SQLITE_HEAP_LIMIT):
+    a bad request (400) with the reason, in datasette's own error page, not a server error."""
+    if not isinstance(exception, MemoryError):
+        return None
+    from datasette.handle_exception import (  # type: ignore[import-untyped]
+        handle_exception as datasette_error_page,
+    )
+    from datasette.views.base import DatasetteError  # type: ignore[import-untyped]
+
+    refused = DatasetteError("the query needs more memory than this server allows", status=400)
+    return datasette_error_page(datasette, request, refused)
 
 
 @hookimpl
