@@ -30,7 +30,15 @@ from crawler.cli_serve import serve
 from crawler.config import SourceConfigError
 from crawler.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
 from crawler.mirror_settings import check_mirror_url
-from pipelines.archive import ArchiveError, check_creatable, check_writable, open_archive
+from pipelines.archive import (
+    ArchiveCorrupt,
+    ArchiveError,
+    DiskFull,
+    check_creatable,
+    check_writable,
+    fault_error,
+    open_archive,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_MIRROR = PROJECT_ROOT / "tests" / "mirror"
@@ -140,6 +148,8 @@ def _check_archive(db_path: str) -> None:
             open_archive(path).close()
             return
         check_creatable(path)
+    except (ArchiveCorrupt, DiskFull):
+        raise  # the file or the disk, not the argument: a runtime error
     except ArchiveError as exc:
         usage_error(str(exc))
 
@@ -449,8 +459,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     A crawl refused because another holds the archive exits 75 (EX_TEMPFAIL: try again later).
     """
+    state: dict[str, Any] = {}  # the --db of the command (crawler/cli_common.py)
     try:
-        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False, obj=state)
     except click.UsageError as exc:
         click.echo(f"hkarchive: error: {one_line(exc.format_message())}", err=True)
         return 2
@@ -468,10 +479,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except sqlite3.Error as exc:
         # The archive went bad under a command (a torn page read mid-query, a full disk).
-        click.echo(
-            f"hkarchive: error: the archive cannot be read or written: {one_line(str(exc))}",
-            err=True,
-        )
+        fault = fault_error(state.get("db_path", "the archive"), exc)
+        message = str(fault) if fault else f"the archive cannot be read or written: {exc}"
+        click.echo(f"hkarchive: error: {one_line(message)}", err=True)
         return 1
     return 0
 
