@@ -52,6 +52,7 @@ def damaged(tmp_path: Path) -> Path:
 
 COMMANDS = {
     "runs": ["runs"],
+    "check": ["check"],
     "search": ["search", "launch"],
     "export": ["export", "--format", "jsonl"],
     "history": ["history", "govhk:P2022052500588"],
@@ -81,10 +82,29 @@ def test_every_command_stops_on_a_damaged_archive_with_one_line_naming_the_check
     code = main([*COMMANDS[command], "--db", str(damaged)])
     err = capsys.readouterr().err
     assert code == 1
-    assert re.fullmatch(damaged_line(damaged), err.rstrip("\n")), err
+    # What SQLite said where it met the damage; check says it was quick_check.
+    said = "quick_check: .+" if command == "check" else ".+"
+    assert re.fullmatch(damaged_line(damaged, said), err.rstrip("\n")), err
     assert damaged.read_bytes() == before, "nothing is written into a damaged archive"
     wal = damaged.with_name(damaged.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_check_finds_damage_no_other_check_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "archive.db"
+    db = open_archive(path)
+    store(db, *ARTICLES)
+    db.close()
+    # Damage only the full-text index, which no other check reads.
+    damage(path, "name = 'articles_search_idx'")
+    capsys.readouterr()
+    code = main(["check", "--db", str(path)])
+    [line] = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert line.startswith(f"hkarchive: error: the archive {path} is damaged (quick_check: ")
+    assert line.endswith(f"check it with: sqlite3 {path} 'PRAGMA integrity_check'")
 
 
 def test_a_reparse_that_meets_damage_leaves_its_run_as_it_started(
