@@ -28,9 +28,11 @@ from crawler.cli_reparse import reparse
 from crawler.cli_search import search
 from crawler.cli_serve import serve
 from crawler.config import SourceConfigError
+from crawler.faults import crawl_fault
 from crawler.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
 from crawler.mirror_settings import check_mirror_url
 from pipelines.archive import (
+    CORRUPT,
     ArchiveCorrupt,
     ArchiveError,
     DiskFull,
@@ -55,9 +57,11 @@ def cli() -> None:
 
 @dataclass
 class RunSummary:
-    """What a set of crawls did, read back from crawl_runs."""
+    """What a set of crawls did, read back from crawl_runs; fault is the one line of a full
+    disk that stopped them (crawler/faults.py)."""
 
     runs: list[dict[str, Any]]
+    fault: str | None = None
 
     @property
     def errors(self) -> int:
@@ -83,6 +87,31 @@ class RunSummary:
                 + f"{run['errors'] or 0} errors"
             )
         return out
+
+    def fault_line(self) -> str:
+        """The fault, and what became of each run it stopped."""
+        assert self.fault is not None
+        failed = [str(run["id"]) for run in self.runs if run["status"] == "failed"]
+        unrecorded = [str(run["id"]) for run in self.runs if run["status"] == "running"]
+        line = f"{self.fault}; the crawl stopped"
+        if failed:
+            line += f", run {', '.join(failed)} marked failed"
+        if unrecorded:
+            line += (
+                f", run {', '.join(unrecorded)} could not be marked failed (left running: the "
+                "next crawl marks it interrupted)"
+            )
+        # A run left running is linked by the next crawl, as a killed one is; one marked failed
+        # is not.
+        if any(
+            run["status"] == "failed" and (run["items_new"] or run["items_updated"])
+            for run in self.runs
+        ):
+            line += (
+                "; once there is space, link what it stored: hkarchive story --relink, "
+                "hkarchive pairs --relink"
+            )
+        return line
 
 
 def known_sources() -> list[str]:
@@ -126,12 +155,17 @@ def run_crawls(
     with open_archive(db_path) as db:
         last = db.execute("SELECT coalesce(max(id), 0) FROM crawl_runs").fetchone()[0]
     process = CrawlerProcess(settings)
+    crawlers = []
     for source, spider_args in crawls:
-        process.crawl(source, **spider_args)
+        crawlers.append(crawler := process.create_crawler(source))
+        process.crawl(crawler, **spider_args)
     process.start()
+    faults = [fault for crawler in crawlers if (fault := crawl_fault(crawler))]
+    if faults and faults[0][0] == CORRUPT:
+        raise ArchiveCorrupt(faults[0][1])  # nothing more is read from it either
     with open_archive(db_path) as db:
         runs = list(db.query("SELECT * FROM crawl_runs WHERE id > ? ORDER BY id", [last]))
-    return RunSummary(runs)
+    return RunSummary(runs, faults[0][1] if faults else None)
 
 
 def _check_archive(db_path: str) -> None:
@@ -259,6 +293,8 @@ def crawl(
 def _report(summary: RunSummary, db_path: str) -> None:
     for line in summary.lines():
         click.echo(line)
+    if summary.fault:
+        raise click.ClickException(summary.fault_line())
     if summary.failed or summary.errors:
         raise click.ClickException(
             f"crawl finished with {summary.errors} errors; see the log above and "
@@ -312,6 +348,8 @@ def demo(verbose: bool, db_path: str) -> None:
             summary = run_crawls(crawls, db_path, server.url, "INFO" if verbose else "ERROR")
         for line in summary.lines():
             click.echo(line)
+        if summary.fault:
+            raise click.ClickException(summary.fault_line())
         _print_archive_summary(db_path)
         if summary.failed or summary.errors:
             raise click.ClickException(f"the demo crawl had {summary.errors} errors")
