@@ -30,9 +30,19 @@ from crawler.cli_reparse import reparse
 from crawler.cli_search import search
 from crawler.cli_serve import serve
 from crawler.config import SourceConfigError
+from crawler.faults import crawl_fault
 from crawler.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
 from crawler.mirror_settings import check_mirror_url
-from pipelines.archive import ArchiveError, check_creatable, check_writable, open_archive
+from pipelines.archive import (
+    CORRUPT,
+    ArchiveCorrupt,
+    ArchiveError,
+    DiskFull,
+    check_creatable,
+    check_writable,
+    fault_error,
+    open_archive,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_MIRROR = PROJECT_ROOT / "tests" / "mirror"
@@ -57,13 +67,15 @@ class StoppedBySignal(Exception):
 
 @dataclass
 class RunSummary:
-    """What a set of crawls did, read back from crawl_runs, and the crawls that recorded no run
-    (spider, finish reason): they could not start, and fail the set."""
+    """What a set of crawls did, read back from crawl_runs; the crawls that recorded no run
+    (spider, finish reason): they could not start, and fail the set; fault, the one line of a
+    full disk that stopped them (crawler/faults.py)."""
 
     runs: list[dict[str, Any]]
     not_started: list[tuple[str, str]] = field(default_factory=list)
     # The signal (SIGTERM, SIGINT) that stopped the crawls, if one did.
     signal: int | None = None
+    fault: str | None = None
 
     @property
     def errors(self) -> int:
@@ -89,6 +101,22 @@ class RunSummary:
                 + f"{run['errors'] or 0} errors"
             )
         return out
+
+    def fault_line(self) -> str:
+        """The fault, and what became of each run it stopped."""
+        assert self.fault is not None
+        failed = [str(run["id"]) for run in self.runs if run["status"] == "failed"]
+        unrecorded = [str(run["id"]) for run in self.runs if run["status"] == "running"]
+        line = f"{self.fault}; the crawl stopped"
+        if failed:
+            line += f", run {', '.join(failed)} marked failed"
+        if unrecorded:
+            line += (
+                f", run {', '.join(unrecorded)} could not be marked failed (left running: the "
+                "next crawl marks it interrupted)"
+            )
+        # What the stopped runs stored waits in the link queue: the next crawl links it.
+        return line
 
 
 def known_sources() -> list[str]:
@@ -157,6 +185,9 @@ def run_crawls(
     for crawler, (_, spider_args) in zip(crawlers, crawls, strict=True):
         process.crawl(crawler, **spider_args)
     process.start()
+    faults = [fault for crawler in crawlers if (fault := crawl_fault(crawler))]
+    if faults and faults[0][0] == CORRUPT:
+        raise ArchiveCorrupt(faults[0][1])  # nothing more is read from it either
     with open_archive(db_path) as db:
         runs = list(db.query("SELECT * FROM crawl_runs WHERE id > ? ORDER BY id", [last]))
     # A crawl that could not start (the archive stayed locked, say) has no run to show.
@@ -165,7 +196,7 @@ def run_crawls(
         for crawler in crawlers
         if (stats := crawler.stats) is None or stats.get_value("hkarchive/run_id") is None
     ]
-    return RunSummary(runs, not_started, process.stopped_by)
+    return RunSummary(runs, not_started, process.stopped_by, faults[0][1] if faults else None)
 
 
 def _check_archive(db_path: str) -> None:
@@ -182,6 +213,8 @@ def _check_archive(db_path: str) -> None:
             open_archive(path).close()
             return
         check_creatable(path)
+    except (ArchiveCorrupt, DiskFull):
+        raise  # the file or the disk, not the argument: a runtime error
     except ArchiveError as exc:
         usage_error(str(exc))
 
@@ -298,6 +331,8 @@ def crawl(
 def _report(summary: RunSummary, db_path: str) -> None:
     for line in summary.lines():
         click.echo(line)
+    if summary.fault:
+        raise click.ClickException(summary.fault_line())
     if summary.signal is not None:
         name = signal.Signals(summary.signal).name
         raise StoppedBySignal(
@@ -363,6 +398,8 @@ def demo(verbose: bool, db_path: str) -> None:
             summary = run_crawls(crawls, db_path, server.url, "INFO" if verbose else "ERROR")
         for line in summary.lines():
             click.echo(line)
+        if summary.fault:
+            raise click.ClickException(summary.fault_line())
         _print_archive_summary(db_path)
         if summary.failed or summary.errors:
             raise click.ClickException(f"the demo crawl had {summary.errors} errors")
@@ -513,8 +550,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     A crawl refused because another holds the archive exits 75 (EX_TEMPFAIL: try again later).
     """
+    state: dict[str, Any] = {}  # the --db of the command (crawler/cli_common.py)
     try:
-        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False, obj=state)
     except click.UsageError as exc:
         click.echo(f"hkarchive: error: {one_line(exc.format_message())}", err=True)
         return 2
@@ -535,10 +573,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except sqlite3.Error as exc:
         # The archive went bad under a command (a torn page read mid-query, a full disk).
-        click.echo(
-            f"hkarchive: error: the archive cannot be read or written: {one_line(str(exc))}",
-            err=True,
-        )
+        fault = fault_error(state.get("db_path", "the archive"), exc)
+        message = str(fault) if fault else f"the archive cannot be read or written: {exc}"
+        click.echo(f"hkarchive: error: {one_line(message)}", err=True)
         return 1
     return 0
 

@@ -16,6 +16,15 @@ from crawler.dates import parse_day
 
 DEFAULT_DB = "data/archive.db"
 
+
+def _remember_db(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Note the archive a command uses where `main` finds it: a damaged archive is named in
+    the one line that stops the command, wherever SQLite found the damage."""
+    if isinstance(ctx.obj, dict):
+        ctx.obj["db_path"] = value
+    return value
+
+
 db_option = click.option(
     "--db",
     "db_path",
@@ -24,6 +33,7 @@ db_option = click.option(
     show_default=True,
     show_envvar=True,
     type=click.Path(dir_okay=False),
+    callback=_remember_db,
     help="The SQLite archive.",
 )
 

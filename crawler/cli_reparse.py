@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,11 +27,13 @@ from crawler.items import Article
 from crawler.lock import crawl_lock
 from crawler.rawarchive import CaptureError, archive_dir, read_capture
 from pipelines.archive import (
+    CORRUPT,
     check_writable,
     finish_run,
     mark_interrupted,
     open_archive,
     start_run,
+    storage_fault,
     upsert_article,
     write_transaction,
 )
@@ -171,7 +174,9 @@ def run_reparse(
         _link(db, report)
         status = "finished"
     finally:
-        _finish(db, report, status)
+        # Nothing more goes into a damaged archive, not even the run's end.
+        if storage_fault(sys.exc_info()[1]) != CORRUPT:
+            _finish(db, report, status)
     return report
 
 
@@ -181,6 +186,8 @@ def _link(db: sqlite_utils.Database, report: ReparseReport) -> None:
     from pipelines.links import link_queued
 
     for message, exc in link_queued(db).failures:
+        if storage_fault(exc):
+            raise exc  # a full disk or a damaged archive stops the reparse
         report.problem(f"{message}: {exc}")
 
 

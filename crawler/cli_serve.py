@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from crawler.cli_common import db_option
+from pipelines.archive import CORRUPT, corrupt_message, storage_fault
 
 DATASETTE_DIR = Path(__file__).resolve().parent / "datasette"
 METADATA_FILE = DATASETTE_DIR / "metadata.yaml"
@@ -67,6 +68,8 @@ def inspect_archive(db_path: str) -> Archive:
             conn.close()
     except sqlite3.Error as exc:
         _remove_empty_wal(absent)
+        if storage_fault(exc) == CORRUPT:
+            raise click.ClickException(corrupt_message(path, str(exc))) from exc
         raise click.ClickException(f"cannot read {path} as an archive: {exc}") from exc
     if "articles" not in tables:
         _remove_empty_wal(absent)

@@ -32,6 +32,7 @@ from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 from crawler import __version__
 from crawler.charset import with_page_encoding
 from crawler.dates import hk_now
+from crawler.faults import stop_on_fault, stopped
 from pipelines.archive import BUSY_TIMEOUT, ArchiveError, open_archive, write_transaction
 
 if TYPE_CHECKING:
@@ -222,7 +223,12 @@ class WarcFile:
 
     def close(self) -> None:
         """Close the file and the index connection; safe to call more than once."""
-        self.file.close()
+        try:
+            self.file.close()
+        except OSError as exc:
+            # A record the disk had no room for: the file is closed all the same, and the
+            # record, never indexed, is a torn end that readers skip.
+            logger.warning("Closing %s: %s", self.relative, exc)
         if self.db is not None:
             self.db.close()
             self.db = None
@@ -234,7 +240,8 @@ class RawArchiveMiddleware:
     At 580 it sees responses after redirects were followed (600) and bodies decompressed
     (590), and before retries (550), so an error answer that is retried is kept too. Setting
     ``HKARCHIVE_RAW_ARCHIVE`` false turns it off. A response that cannot be kept is logged as
-    an error and counted (``hkarchive/raw/failed``); the crawl goes on.
+    an error and counted (``hkarchive/raw/failed``); the crawl goes on, unless the disk is full
+    or the archive damaged: then the crawl stops (crawler/faults.py).
     """
 
     def __init__(self, crawler: Crawler, db_path: str) -> None:
@@ -266,8 +273,12 @@ class RawArchiveMiddleware:
             self.warc = None
 
     def process_response(self, request: Request, response: Response) -> Response:
-        """Keep the response (unless the request asks not to) and pass it on unchanged."""
-        if request.meta.get(SKIP_META) or self.closed:
+        """Keep the response (unless the request asks not to) and pass it on unchanged.
+
+        A full disk or a damaged archive stops the crawl (crawler/faults.py); after that no
+        response is kept.
+        """
+        if request.meta.get(SKIP_META) or self.closed or stopped(self.crawler):
             return response
         stats = self.crawler.stats
         assert stats is not None
@@ -279,12 +290,22 @@ class RawArchiveMiddleware:
                 fetched=hk_now(),
             )
         except (OSError, sqlite3.Error, ArchiveError) as exc:
-            logger.error("Cannot keep the raw response of %s: %s", response.url, exc)
             stats.inc_value("hkarchive/raw/failed")
+            if not stop_on_fault(self.crawler, exc, self._target(exc)):
+                logger.error("Cannot keep the raw response of %s: %s", response.url, exc)
             return response
         stats.inc_value("hkarchive/raw/records")
         stats.inc_value("hkarchive/raw/bytes", capture.length)
         return response
+
+    def _target(self, exc: BaseException) -> str:
+        """What exc failed to write: the index (the archive), or the WARC file (its folder
+        before it is open)."""
+        if isinstance(exc, (sqlite3.Error, ArchiveError)):
+            return self.db_path
+        if self.warc is not None:
+            return str(self.warc.root / self.warc.relative)
+        return str(archive_dir(self.db_path) / WARC_DIR)
 
     def _run_id(self) -> int | None:
         # StorePipeline sets it when the spider opens, which may be after this was built.

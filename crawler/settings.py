@@ -82,6 +82,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.redirects.GuardedRedirectMiddleware": 600,
 }
+# Next to the spider: a full disk or a damaged archive met by a callback stops the crawl.
+SPIDER_MIDDLEWARES = {"crawler.faults.FaultMiddleware": 950}
 EXTENSIONS = {"crawler.progress.ProgressExtension": 500}
 # Keep every response in WARC files beside the archive (hkarchive reparse reads them).
 HKARCHIVE_RAW_ARCHIVE = True

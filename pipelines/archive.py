@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import re
+import shlex
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -44,6 +47,81 @@ class ArchiveError(Exception):
     """The archive cannot be opened or written; the message names the path and the reason."""
 
 
+class ArchiveCorrupt(ArchiveError):
+    """The archive file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB): nothing more may be written."""
+
+
+class DiskFull(ArchiveError):
+    """The disk (or the archive's page limit) is full: no write can succeed until space is freed."""
+
+
+# Faults no retry mends and every later write would meet too: they stop a command at once.
+DISK_FULL = "disk_full"
+CORRUPT = "archive_corrupt"
+# SQLite's primary result codes (the low byte of an extended code).
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 11, 13, 26
+# What Python's sqlite3 says of stored text that is not UTF-8: bytes from a damaged page.
+_UNDECODABLE = "Could not decode to UTF-8 column"
+_COLUMN = re.compile(r"column '[^']*'")
+
+
+def storage_fault(exc: BaseException | None) -> str | None:
+    """DISK_FULL or CORRUPT when exc, or an exception it was raised from, is one; else None.
+
+    A full disk is SQLITE_FULL from SQLite, or ENOSPC (or EDQUOT, a full quota) from a file
+    write; a damaged archive is SQLITE_CORRUPT or SQLITE_NOTADB, or text that is not UTF-8.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sqlite3.Error):
+            code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+            if code == _SQLITE_FULL:
+                return DISK_FULL
+            if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or str(exc).startswith(_UNDECODABLE):
+                return CORRUPT
+        elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return DISK_FULL
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def fault_reason(exc: BaseException) -> str:
+    """What SQLite or the system said, in a few words (never the bytes of a damaged page)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    text = str(exc)
+    if text.startswith(_UNDECODABLE):
+        return "stored text is not UTF-8" + (f" ({m[0]})" if (m := _COLUMN.search(text)) else "")
+    return text
+
+
+def corrupt_message(path: str | Path, reason: str) -> str:
+    """One line naming the damaged archive, what is wrong (reason), and how to check it."""
+    what = (
+        f"{path} is not a SQLite database, or its header is damaged"
+        if "not a database" in reason
+        else f"the archive {path} is damaged"
+    )
+    check = shlex.join(["sqlite3", str(path), "PRAGMA integrity_check"])
+    return f"{what} ({reason}): nothing more is written to it; check it with: {check}"
+
+
+def disk_full_message(target: str | Path, exc: BaseException) -> str:
+    """One line: the disk is full, and what could not be written."""
+    return f"the disk is full: cannot write {target} ({fault_reason(exc)})"
+
+
+def fault_error(path: str | Path, exc: BaseException) -> ArchiveError | None:
+    """ArchiveCorrupt or DiskFull for exc met on the archive at path; None for another error."""
+    kind = storage_fault(exc)
+    if kind == CORRUPT:
+        return ArchiveCorrupt(corrupt_message(path, fault_reason(exc)))
+    if kind == DISK_FULL:
+        return DiskFull(disk_full_message(path, exc))
+    return None
+
+
 class ArchiveBusy(ArchiveError):
     """Another connection held the archive's write lock for longer than a write waits."""
 
@@ -68,7 +146,9 @@ def open_archive(
         target.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(target, timeout=busy_timeout)
     except (OSError, sqlite3.Error) as exc:
-        raise ArchiveError(f"cannot open the archive at {target}: {_reason(exc)}") from exc
+        raise fault_error(target, exc) or ArchiveError(
+            f"cannot open the archive at {target}: {_reason(exc)}"
+        ) from exc
     try:
         db = sqlite_utils.Database(conn)
         _check_is_archive(db, target)
@@ -78,7 +158,9 @@ def open_archive(
         migrate(db)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise ArchiveError(f"cannot use {target} as the archive: {_reason(exc)}") from exc
+        raise fault_error(target, exc) or ArchiveError(
+            f"cannot use {target} as the archive: {_reason(exc)}"
+        ) from exc
     except RuntimeError as exc:
         conn.close()
         raise ArchiveError(f"cannot use {target}: {exc}") from exc

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import inspect
 import logging
+from io import BytesIO
+from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 from scrapy.http.request import NO_CALLBACK
-from scrapy.pipelines.files import FilesPipeline
+from scrapy.pipelines.files import FilesPipeline, FilesStoreProtocol, FSFilesStore
 
+from crawler.faults import stop_on_fault, stopped
 from crawler.items import Article, Attachment, Photo
 from crawler.rawarchive import SKIP_META, archive_dir
+from pipelines.archive import DISK_FULL, storage_fault
 
 if TYPE_CHECKING:
     from typing import Self
@@ -34,6 +38,33 @@ def media_entries(item: Any) -> list[Photo | Attachment]:
     return [*item.photos, *item.attachments]
 
 
+class MediaStore(FSFilesStore):
+    """The media folder. A file the disk has no room for is removed (a partial file would pass
+    for a download) and kept in ``full`` rather than raised, so the pipeline can stop the crawl
+    without Scrapy logging a traceback for every file."""
+
+    def __init__(self, basedir: str | PathLike[str]) -> None:
+        super().__init__(basedir)
+        self.full: tuple[Path, OSError] | None = None
+
+    def persist_file(
+        self,
+        path: str | PathLike[str],
+        buf: BytesIO,
+        info: Any,
+        meta: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        target = Path(self.basedir) / path
+        try:
+            super().persist_file(path, buf, info, meta=meta, headers=headers)
+        except OSError as exc:
+            if storage_fault(exc) != DISK_FULL:
+                raise
+            target.unlink(missing_ok=True)
+            self.full = self.full or (target, exc)
+
+
 class MediaPipeline(FilesPipeline):
     """Downloads an item's photos and attachments into ``<archive dir>/media/``.
 
@@ -46,8 +77,15 @@ class MediaPipeline(FilesPipeline):
     files (the files themselves are the copy). A file the server answers without (a 404, any
     status but 200, an empty body) is a warning counted as ``hkarchive/media/missing``; a failed
     download (network) is Scrapy's error, counted as ``hkarchive/media/failed``. Either is
-    tried again by the next crawl that yields the item.
+    tried again by the next crawl that yields the item. A full disk stops the crawl
+    (crawler/faults.py): no file is recorded after that.
     """
+
+    STORE_SCHEMES: ClassVar[dict[str, type[FilesStoreProtocol]]] = {
+        **FilesPipeline.STORE_SCHEMES,
+        "": MediaStore,
+        "file": MediaStore,
+    }
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -87,9 +125,15 @@ class MediaPipeline(FilesPipeline):
         Scrapy would raise, and log the failure as an error with a traceback: a photo gone
         from a page would fail the whole crawl. Network failures still do.
         """
-        if response.status == 200 and response.body:
+        if response.status == 200 and response.body and not stopped(self.crawler):
             stored = super().media_downloaded(response, request, info, item=item)
-            return await stored if inspect.isawaitable(stored) else stored
+            done = await stored if inspect.isawaitable(stored) else stored
+            full = getattr(self.store, "full", None)
+            if full is None:
+                return done
+            stop_on_fault(self.crawler, full[1], str(full[0]))
+        if stopped(self.crawler):
+            return {"url": request.url, "path": "", "checksum": None, "status": "not stored"}
         logger.warning("Media file %s not downloaded: HTTP %d%s", request.url, response.status,
                        "" if response.body else ", empty")  # fmt: skip
         return {"url": request.url, "path": "", "checksum": None, "status": "missing"}

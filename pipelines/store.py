@@ -5,23 +5,31 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
 from crawler.dates import hk_now
+from crawler.faults import crawl_fault, stop_on_fault, stopped
 from crawler.items import Article, FetchFailed, ListingRead, NotModified
 from crawler.lock import ArchiveLock, LockError, LockHeld
 from crawler.seen import crawl_clock
 from pipelines.archive import (
+    CORRUPT,
+    DISK_FULL,
     ArchiveBusy,
+    ArchiveCorrupt,
     ArchiveError,
+    DiskFull,
+    fault_reason,
     finish_run,
     mark_interrupted,
     open_archive,
     record_listing,
     start_run,
+    storage_fault,
     touch_article,
     upsert_article,
     write_transaction,
@@ -74,6 +82,14 @@ class StorePipeline:
         return pipeline
 
     def open_spider(self) -> None:
+        try:
+            self._open()
+        except (sqlite3.Error, ArchiveError) as exc:
+            if not stop_on_fault(self.crawler, exc, self.path, close=False):
+                raise
+            raise CloseSpider(str(storage_fault(exc))) from exc
+
+    def _open(self) -> None:
         spider = self.crawler.spider
         assert spider is not None
         self._take_lock()
@@ -87,6 +103,8 @@ class StorePipeline:
             )
             self.run_id = start_run(self.db, spider.name, arguments, hk_now().isoformat())
         except ArchiveError as exc:
+            if storage_fault(exc) is not None or isinstance(exc, (ArchiveCorrupt, DiskFull)):
+                raise  # a full disk or a damaged archive: open_spider stops the whole crawl
             # Closed like a refused lock, before anything is fetched; the CLI finds no run of
             # this spider and exits 1.
             logger.error("Cannot start a run in the archive %s: %s", self.path, exc)
@@ -148,6 +166,20 @@ class StorePipeline:
     def process_item(
         self, item: Article | NotModified | ListingRead | FetchFailed
     ) -> Article | NotModified | ListingRead | FetchFailed:
+        """Store the item; once a full disk or a damaged archive has stopped the crawl
+        (crawler/faults.py), store nothing more."""
+        if stopped(self.crawler):
+            return item
+        try:
+            return self._store(item)
+        except (sqlite3.Error, OSError) as exc:
+            if not stop_on_fault(self.crawler, exc, self.path):
+                raise
+            return item
+
+    def _store(
+        self, item: Article | NotModified | ListingRead | FetchFailed
+    ) -> Article | NotModified | ListingRead | FetchFailed:
         assert self.db is not None
         if isinstance(item, FetchFailed):
             self._record_failure(item)
@@ -184,13 +216,17 @@ class StorePipeline:
         """Quarantine the page of an item the validator refused: never stored half-filled."""
         if not isinstance(exception, InvalidItem) or not isinstance(item, Article):
             return
-        if self.db is None:
+        if self.db is None or stopped(self.crawler):
             return
         url = response.url if response is not None else item.url
         self._stats.inc_value("hkarchive/validate_failed")
-        self._record_failure(
-            FetchFailed(item.source, url, "parse", str(exception), "item", item.id)
-        )
+        try:
+            self._record_failure(
+                FetchFailed(item.source, url, "parse", str(exception), "item", item.id)
+            )
+        except (sqlite3.Error, OSError) as exc:
+            if not stop_on_fault(self.crawler, exc, self.path):
+                raise
 
     def _link_queued(self) -> None:
         """Link every item waiting in the link queue into stories and translation pairs: this
@@ -198,13 +234,16 @@ class StorePipeline:
         or its linking failed). A failed step is logged as an error (and so counted); its
         items stay queued for the next run."""
         assert self.db is not None
+        if stopped(self.crawler):
+            return  # a full disk or a damaged archive: nothing more is written
         if not has_queued(self.db):
             return  # nothing new: a re-crawl need not load the linkers (over a second)
         from pipelines.links import link_queued  # here: it imports datasketch and SciPy
 
         linked = link_queued(self.db)
         for message, exc in linked.failures:
-            logger.error("%s", message, exc_info=exc)
+            if not stop_on_fault(self.crawler, exc, self.path, close=False):
+                logger.error("%s", message, exc_info=exc)
         if linked.story_links is not None:
             self._stats.set_value("hkarchive/stories_linked_items", linked.story_links)
         if linked.translation_pairs is not None:
@@ -214,11 +253,17 @@ class StorePipeline:
         if self.db is None or self.run_id is None:
             return
         self._link_queued()
+        fault = crawl_fault(self.crawler)
+        if fault is not None and fault[0] == CORRUPT:
+            # Nothing more goes into a damaged file: the run stays "running" (the first crawl
+            # after the archive is repaired marks it interrupted; its items stay queued).
+            self._close_db()
+            return
+        if fault is not None:
+            reason = fault[0]
         stats = self._stats.get_stats()
         errors = int(stats.get("log_count/ERROR", 0))
-        finish_run(
-            self.db,
-            self.run_id,
+        self._finish_run(
             {
                 "finished_at": hk_now().isoformat(),
                 "status": _RUN_STATUS.get(reason, "failed"),
@@ -235,5 +280,31 @@ class StorePipeline:
                 **run_health_values(stats, self.coverage),
             },
         )
+        self._close_db()
+
+    def _finish_run(self, values: dict[str, Any]) -> None:
+        """Record the run's end. On a full disk, the status and counts alone may still fit
+        where the full stats do not; when nothing fits, the run stays "running" (the CLI says
+        so) and the next crawl marks it interrupted."""
+        assert self.db is not None and self.run_id is not None
+        try:
+            finish_run(self.db, self.run_id, values)
+            return
+        except (sqlite3.Error, OSError) as exc:
+            if not stop_on_fault(self.crawler, exc, self.path, close=False):
+                raise
+            if storage_fault(exc) == CORRUPT:
+                return
+        essentials = {k: v for k, v in values.items() if k != "stats"}
+        essentials |= {"status": "failed", "finish_reason": DISK_FULL}
+        try:
+            finish_run(self.db, self.run_id, essentials)
+        except (sqlite3.Error, OSError) as exc:
+            if storage_fault(exc) is None:
+                raise
+            logger.error("Cannot record the end of run %d: %s", self.run_id, fault_reason(exc))
+
+    def _close_db(self) -> None:
+        assert self.db is not None
         self.db.close()
         self.db = None

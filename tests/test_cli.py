@@ -113,8 +113,10 @@ def test_file_that_is_not_a_database_is_refused_untouched(tmp_path: Path) -> Non
     db = tmp_path / "archive.db"
     db.write_bytes(b"this is not sqlite" * 100)
     result = run_cli("crawl", "govhk", "--db", str(db), cwd=tmp_path)
-    assert result.code == 2
+    # SQLITE_NOTADB: the file, not the argument, is at fault (a runtime error).
+    assert result.code == 1
     assert "not a database" in result.stderr
+    assert "PRAGMA integrity_check" in result.stderr
     assert db.read_bytes() == b"this is not sqlite" * 100
 
 

@@ -270,6 +270,9 @@ BAD_DBS: dict[str, tuple[str, Maker | None, str, bool]] = {
     "a read-only file": ("archive.db", _read_only_file, "archive.db", True),
     "in a read-only folder": ("ro/archive.db", _read_only_folder, "ro", True),
 }
+# SQLite finds these damaged (SQLITE_CORRUPT, SQLITE_NOTADB): a runtime error (1) for every
+# command, naming the file and PRAGMA integrity_check.
+DAMAGED = {"random bytes", "a text file", "a truncated archive"}
 # Commands that read an archive: a bad one is a runtime error (1), as a missing one is.
 READERS = {
     "search": ["search", "launch"],
@@ -346,8 +349,10 @@ def test_bad_archive_is_one_line_with_its_status_and_left_untouched(
     finally:
         (tmp_path / "ro").chmod(0o755)
     # Click refuses a directory as --db (dir_okay=False) for every command: a usage error.
-    usage = command in WRITERS or db_name == "a directory"
-    assert_refused(result, 2 if usage else 1, named)
+    # A damaged file, or one that is no database, is the file's fault, not the argument's.
+    damaged = db_name in DAMAGED
+    usage = (command in WRITERS and not damaged) or db_name == "a directory"
+    assert_refused(result, 2 if usage else 1, named, *(["PRAGMA integrity_check"] * damaged))
     assert snapshot(tmp_path) == before, "nothing may be written"
 
 
@@ -514,7 +519,8 @@ def test_a_corrupt_archive_through_the_shell(tmp_path: Path, archive_bytes: byte
     result = run_cli("search", "launch", "--db", str(db), cwd=tmp_path)
     assert result.code == 1
     assert result.stderr.splitlines() == [
-        f"hkarchive: error: cannot use {db} as the archive: database disk image is malformed"
+        f"hkarchive: error: the archive {db} is damaged (database disk image is malformed): "
+        f"nothing more is written to it; check it with: sqlite3 {db} 'PRAGMA integrity_check'"
     ]
     assert db.read_bytes() == before
 
