@@ -61,6 +61,14 @@ def _count(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
+def _status(run: Run) -> str:
+    """The status, with the finish reason when it says more (``failed (disk_full)``,
+    ``interrupted (shutdown)``)."""
+    status = run.status or ""
+    reason = run.finish_reason
+    return f"{status} ({reason})" if reason and reason != status else status
+
+
 def run_cells(run: Run) -> list[str]:
     """One row of `hkarchive runs`, in RUN_COLUMNS order."""
     return [
@@ -68,7 +76,7 @@ def run_cells(run: Run) -> list[str]:
         run.spider,
         (run.started_at or "")[:16].replace("T", " "),
         format_duration(run.started_at, run.finished_at),
-        run.status or "",
+        _status(run),
         _count(run.requests),
         _count(run.responses_not_modified),
         f"{run.items_new}/{run.items_updated}/{run.items_unchanged}",

@@ -424,7 +424,7 @@ def test_runs_lists_recent_runs_newest_first_as_a_table(
         ["1", "govhk"],
     ]
     assert lines[2].split()[2:] == [
-        "2024-05-10", "10:00", "1h15m", "failed", "31", "12", "4/1/15", "0", "2",
+        "2024-05-10", "10:00", "1h15m", "failed", "(shutdown)", "31", "12", "4/1/15", "0", "2",
     ]  # fmt: skip
     assert "2m30s" in lines[3]
     # Aligned: each column starts at the same place on every line.
