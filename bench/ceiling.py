@@ -1,6 +1,6 @@
 """The ceiling: a bare Scrapy spider that requests the benchmark's URLs and parses nothing.
 
-It runs with the settings our crawl gets from a loopback mirror (crawler.mirror_settings:
+It runs with the settings our crawl gets from a loopback mirror (crawler.mirror:
 the mirror download handler, concurrency 32/16, no delay, no AutoThrottle, no robots.txt)
 and the project's framework-level settings (User-Agent, timeouts, retries, cookies off, log
 level), but no item pipelines, no extra middlewares and no extensions: what is left is
@@ -20,7 +20,7 @@ import scrapy
 from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response
 
-from crawler.mirror_settings import mirror_overrides
+from crawler.mirror import mirror_overrides
 
 FRAMEWORK_SETTINGS = (
     "USER_AGENT",

@@ -112,7 +112,7 @@ def _measured(mirror: Mirror, argv: list[str], log: Path) -> tuple[ChildRun, dic
 def ours(mirror: Mirror, site: Site, db: Path, log: Path) -> Contender:
     """`hkarchive crawl govhk` of the whole site into the archive at db."""
     argv = [
-        sys.executable, "-m", "crawler", "crawl", "govhk",
+        sys.executable, "-m", "hkarchive", "crawl", "govhk",
         "--since", site.first_day.isoformat(), "--until", site.last_day.isoformat(),
         "--lang", "all", "--mirror", mirror.url, "--db", str(db),
     ]  # fmt: skip

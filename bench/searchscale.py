@@ -3,9 +3,9 @@
 Rows are English and Chinese releases whose titles and bodies are recombined sentences of
 the real corpus, spread over 1997-2024. They are written by bulk INSERT into the real schema
 (``open_archive`` creates it; the triggers keep ``articles_fts`` in step) and the bilingual
-index is built by the project's own ``pipelines.search.reindex``, which makes each article's
+index is built by the project's own ``newsarchive.search.reindex``, which makes each article's
 search form as the crawl's ``upsert_article`` does. That per-article path is timed on a small
-sample beside it. Queries go through ``pipelines.search.search``, the function
+sample beside it. Queries go through ``newsarchive.search.search``, the function
 ``hkarchive search`` calls. Built archives are cached (keyed by size and format version) so a
 second run only queries them.
 """
@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.sitegen import Corpus, load_corpus
-from crawler.items import Article
-from pipelines.archive import open_archive, upsert_article
+from newsarchive.archive import open_archive, upsert_article
+from newsarchive.model import Article
+from newsarchive.search import search
 from pipelines.normalize import normalize_article
-from pipelines.search import search
 
 FORMAT = 1  # bump when the synthetic rows change, so cached archives are rebuilt
 FIRST_DAY = date(1997, 7, 1)
@@ -101,7 +101,7 @@ def _rows(rows: Rows, start: int, count: int) -> Iterator[tuple[Any, ...]]:
 
 def build(path: Path, articles: int, seed: int = 7) -> dict[str, Any]:
     """Build an archive of `articles` synthetic rows at path; returns its build figures."""
-    from pipelines.search import reindex
+    from newsarchive.search import reindex
 
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         stale.unlink(missing_ok=True)

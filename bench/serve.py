@@ -18,8 +18,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from crawler.mirror import MirrorServer
-from crawler.urls import index_day, release_ref
+from hkarchive.mirror import MirrorServer
+from newsarchive.urls import index_day, release_ref
 
 
 def _counts(server: MirrorServer) -> dict[str, object]:

@@ -23,10 +23,10 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.items import Article
-from pipelines.archive import open_archive, upsert_article
+from newsarchive.archive import open_archive, upsert_article
+from newsarchive.linking.stories import LinkReport, link_stories
+from newsarchive.model import Article
 from pipelines.normalize import normalize_article
-from pipelines.stories import LinkReport, link_stories
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "govhk"
 OTHER_SOURCES = ("cairs", "cpii", "hkstp", "cuhk", "polyu")

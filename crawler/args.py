@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from crawler.dates import days_between, hk_today, parse_day
+from crawler.dates import days_between, parse_day
+from newsarchive.clock import hk_today
 
 LANG_CHOICES = ("en", "zh", "all")
 

@@ -1,14 +1,13 @@
-"""The Hong Kong date helper: every date the project reads or prints goes through here."""
+"""Reading dates: every date the crawl reads from a page or a command line goes through here
+(the clock and the zone are newsarchive.clock's)."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
-# Hong Kong has kept UTC+8 without daylight saving since 1979, so a fixed offset is exact for
-# every release the archive can hold and needs no tz database.
-HKT = timezone(timedelta(hours=8), "HKT")
+from newsarchive.clock import HKT, hk_now
 
 # Formats GovHK prints, tried by dateparser before its general parser: that fast path costs
 # a fraction of a millisecond instead of several, and extraction runs once per page.
@@ -88,21 +87,6 @@ def parse_hk_datetime(text: str | None) -> datetime | None:
     if parsed is None:
         return None
     return parsed.astimezone(HKT)
-
-
-def format_hk(dt: datetime) -> str:
-    """ISO 8601 to the minute in Hong Kong time, e.g. 2022-05-25T20:20:00+08:00."""
-    return dt.astimezone(HKT).replace(second=0, microsecond=0).isoformat()
-
-
-def hk_now() -> datetime:
-    """The current time in Hong Kong, to the second."""
-    return datetime.now(HKT).replace(microsecond=0)
-
-
-def hk_today() -> date:
-    """Today's date in Hong Kong, whatever the machine's time zone."""
-    return hk_now().date()
 
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

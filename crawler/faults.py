@@ -19,7 +19,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
-from pipelines.archive import (
+from newsarchive.archive import (
     CORRUPT,
     corrupt_message,
     disk_full_message,

@@ -15,10 +15,10 @@ from typing import Any
 
 from scrapy.http import Request, Response
 
-from crawler.dates import hk_now
-from crawler.items import Article
-from crawler.urls import index_day
-from pipelines.failures import Failure, failures_to_retry
+from newsarchive.clock import hk_now
+from newsarchive.failures import Failure, failures_to_retry
+from newsarchive.model import Article
+from newsarchive.urls import index_day
 
 # SQLite's default limit on bound parameters is 999 in older builds.
 _BATCH = 500

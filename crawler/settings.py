@@ -14,7 +14,7 @@ import json
 import os
 
 from crawler import __version__
-from crawler.mirror_settings import mirror_overrides
+from crawler.mirror import mirror_overrides
 
 BOT_NAME = "hkarchive"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -43,9 +43,9 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 60
 # Transient failures (5xx, 429, timeouts, resets, bodies cut short) are retried 3 times within a
-# run, waiting 2 s, 4 s, 8 s (crawler/retry.py), or what a 429/503's Retry-After asks, up to
-# 2 minutes. What still fails goes to the failures table and is asked for again by later runs,
-# up to HKARCHIVE_FAILURE_MAX_ATTEMPTS runs in all.
+# run, waiting 2 s, 4 s, 8 s (crawler/middlewares/retry.py), or what a 429/503's Retry-After
+# asks, up to 2 minutes. What still fails goes to the failures table and is asked for again by
+# later runs, up to HKARCHIVE_FAILURE_MAX_ATTEMPTS runs in all.
 RETRY_TIMES = 3
 HKARCHIVE_RETRY_BACKOFF = 2.0
 HKARCHIVE_RETRY_BACKOFF_MAX = 60.0
@@ -75,12 +75,12 @@ ITEM_PIPELINES = {
 # The charset fix (570) sees them next and only sets how the body is decoded.
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.retry.BackoffRetryMiddleware": 550,
-    "crawler.charset.CharsetMiddleware": 570,
-    "crawler.rawarchive.RawArchiveMiddleware": 580,
+    "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.charset.CharsetMiddleware": 570,
+    "crawler.middlewares.rawcapture.RawArchiveMiddleware": 580,
     # Redirects to other sites fail the page; redirect loops end in a recorded failure.
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
-    "crawler.redirects.GuardedRedirectMiddleware": 600,
+    "crawler.middlewares.redirects.GuardedRedirectMiddleware": 600,
 }
 # Next to the spider: a full disk or a damaged archive met by a callback stops the crawl.
 SPIDER_MIDDLEWARES = {"crawler.faults.FaultMiddleware": 950}
@@ -93,7 +93,7 @@ MEDIA_ALLOW_REDIRECTS = True
 # Set by the CLI when it holds the archive's lock for the process; else the store takes it.
 HKARCHIVE_LOCK_HELD = False
 # Seconds a write waits for another connection's write lock before waiting again; after 20
-# such waits (10 minutes) it gives up (pipelines/archive.py). Tests shorten it.
+# such waits (10 minutes) it gives up (newsarchive/archive.py). Tests shorten it.
 HKARCHIVE_BUSY_TIMEOUT = 30.0
 # Release pages are extracted in this many worker processes beside the crawl, which then
 # fetches and stores on one core while they parse on another (0: in the crawl's process).

@@ -6,7 +6,7 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
-from crawler.items import Article
+from newsarchive.model import Article
 
 
 class DedupePipeline:

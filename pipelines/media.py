@@ -15,9 +15,9 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.pipelines.files import FilesPipeline, FilesStoreProtocol, FSFilesStore
 
 from crawler.faults import stop_on_fault, stopped
-from crawler.items import Article, Attachment, Photo
-from crawler.rawarchive import SKIP_META, archive_dir
-from pipelines.archive import DISK_FULL, storage_fault
+from crawler.middlewares.rawcapture import SKIP_META, archive_dir
+from newsarchive.archive import DISK_FULL, storage_fault
+from newsarchive.model import Article, Attachment, Photo
 
 if TYPE_CHECKING:
     from typing import Self

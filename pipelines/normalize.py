@@ -9,8 +9,8 @@ from dataclasses import asdict
 from typing import Any
 
 from crawler.extract.text import clean_text, squash
-from crawler.items import MEDIA_FIELDS, Article, Attachment, Link, Video
-from crawler.urls import canonical_url
+from newsarchive.model import MEDIA_FIELDS, Article, Attachment, Link, Video
+from newsarchive.urls import canonical_url
 
 
 def _present(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -11,12 +11,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
-from crawler.dates import hk_now
 from crawler.faults import crawl_fault, stop_on_fault, stopped
-from crawler.items import Article, FetchFailed, ListingRead, NotModified
-from crawler.lock import ArchiveLock, LockError, LockHeld
 from crawler.seen import crawl_clock
-from pipelines.archive import (
+from newsarchive.archive import (
     CORRUPT,
     DISK_FULL,
     ArchiveBusy,
@@ -34,9 +31,12 @@ from pipelines.archive import (
     upsert_article,
     write_transaction,
 )
-from pipelines.failures import clear_failure, record_failure
-from pipelines.health import CoverageTally, run_health_values
-from pipelines.linkqueue import has_queued
+from newsarchive.clock import hk_now
+from newsarchive.failures import clear_failure, record_failure
+from newsarchive.health import CoverageTally, run_health_values
+from newsarchive.linking.queue import has_queued
+from newsarchive.lock import ArchiveLock, LockError, LockHeld
+from newsarchive.model import Article, FetchFailed, ListingRead, NotModified
 from pipelines.validate import InvalidItem
 
 if TYPE_CHECKING:
@@ -238,7 +238,7 @@ class StorePipeline:
             return  # a full disk or a damaged archive: nothing more is written
         if not has_queued(self.db):
             return  # nothing new: a re-crawl need not load the linkers (over a second)
-        from pipelines.links import link_queued  # here: it imports datasketch and SciPy
+        from newsarchive.linking.steps import link_queued  # here: it imports datasketch and SciPy
 
         linked = link_queued(self.db)
         for message, exc in linked.failures:

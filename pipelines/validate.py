@@ -7,7 +7,7 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
-from crawler.items import Article
+from newsarchive.model import Article
 
 LANGS = frozenset({"en", "zh"})
 _PUBLISHED = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}\+08:00)?")

@@ -17,7 +17,7 @@ from hypothesis import settings
 from scrapy.http import Headers, TextResponse
 from scrapy.responsetypes import responsetypes
 
-from crawler.mirror import MirrorServer
+from hkarchive.mirror import MirrorServer
 
 # Property tests: bounded, and the same examples on every run (CI included), so a failure
 # can be reproduced; HYPOTHESIS_PROFILE=explore searches further with fresh examples.
@@ -111,7 +111,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("HKARCHIVE_")}
     child_env.update(env or {})
     done = subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
+        [sys.executable, "-m", "hkarchive", *args],
         capture_output=True,
         text=True,
         env=child_env,

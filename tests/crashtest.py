@@ -36,8 +36,8 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.mirror import MirrorServer
-from crawler.rawarchive import CaptureError, read_capture
+from crawler.middlewares.rawcapture import CaptureError, read_capture
+from hkarchive.mirror import MirrorServer
 from tests.conftest import rows as query
 
 TESTS = Path(__file__).resolve().parent
@@ -166,7 +166,7 @@ def run_crawl(
     """Run the scenario's crawl into db, SIGKILLed at `kill` unless it finishes first."""
     server.reset_counts()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HKARCHIVE_")}
-    command = [sys.executable, "-m", "crawler", "crawl", *scenario.args,
+    command = [sys.executable, "-m", "hkarchive", "crawl", *scenario.args,
                "--mirror", server.url, "--db", str(db)]  # fmt: skip
     crawl = Crawl()
     started = time.monotonic()

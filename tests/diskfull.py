@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from pipelines import archive
+from newsarchive import archive
 
 
 def limit_growth(pages: int) -> None:
@@ -36,7 +36,7 @@ def limit_growth(pages: int) -> None:
 
 def main(argv: list[str]) -> int:
     limit_growth(int(argv[0]))
-    from crawler.cli import main as hkarchive
+    from hkarchive.cli import main as hkarchive
 
     return hkarchive(argv[1:])
 

@@ -1,6 +1,6 @@
 """A mirror that misbehaves on purpose, for tests: per-URL faults or seeded random ones.
 
-`FaultMirrorServer` serves a DIR/HOST/PATH mirror like `crawler.mirror.MirrorServer` (loopback
+`FaultMirrorServer` serves a DIR/HOST/PATH mirror like `hkarchive.mirror.MirrorServer` (loopback
 only) but answers the targets given a rule with a fault instead: an HTTP error burst, 429 with
 Retry-After, a hang longer than the crawl's timeout, a connection reset, a body cut short of
 its Content-Length, an empty 200, another body or Content-Type (a charset problem, broken
@@ -22,7 +22,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from crawler.mirror import MirrorRequestHandler, MirrorServer
+from hkarchive.mirror import MirrorRequestHandler, MirrorServer
 
 # Fault kinds a rule can name.
 KINDS = (

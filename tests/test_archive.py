@@ -10,11 +10,17 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from crawler.items import Article, Link, Photo
-from pipelines import archive
-from pipelines.archive import ArchiveError, next_visit, open_archive, touch_article, upsert_article
+from newsarchive import archive
+from newsarchive.archive import (
+    ArchiveError,
+    next_visit,
+    open_archive,
+    touch_article,
+    upsert_article,
+)
+from newsarchive.model import Article, Link, Photo
+from newsarchive.schema import MIGRATIONS, migrate, schema_version
 from pipelines.normalize import normalize_article
-from pipelines.schema import MIGRATIONS, migrate, schema_version
 
 
 def make_article(**changes: object) -> Article:

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from crawler.mirror import MirrorServer
-from pipelines.archive import open_archive
+from hkarchive.mirror import MirrorServer
+from newsarchive.archive import open_archive
 from tests.conftest import REPO_ROOT, rows
 from tests.test_crawl import RELEASES, folder_day
 
@@ -35,7 +35,7 @@ class Crawl:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HKARCHIVE_")}
         env["HKARCHIVE_OVERRIDES"] = json.dumps({"HKARCHIVE_BUSY_TIMEOUT": busy_timeout})
         self.child = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "crawl", "govhk", "--since", SINCE,
+            [sys.executable, "-m", "hkarchive", "crawl", "govhk", "--since", SINCE,
              "--until", UNTIL, "--mirror", server.url, "--db", str(db), "-q"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT, env=env,
         )  # fmt: skip

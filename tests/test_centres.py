@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from crawler.config import load_sources
 from crawler.extract.generic import extract_detail
 from crawler.extract.wordpress import article_from_api, articles_from_feed
-from crawler.items import Article
-from crawler.mirror import MirrorServer
+from crawler.sources.config import load_sources
+from hkarchive.mirror import MirrorServer
+from newsarchive.model import Article
 from pipelines.normalize import normalize_article
 from tests.conftest import MIRROR, Fixture, load_fixtures, run_cli
 

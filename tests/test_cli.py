@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from crawler.cli import cli, main, mirror_days
+from hkarchive.cli import cli, main, mirror_days
 from tests.conftest import MIRROR, run_cli
 
 

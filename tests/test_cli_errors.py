@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from crawler.cli import main
-from pipelines.archive import open_archive
+from hkarchive.cli import main
+from newsarchive.archive import open_archive
 from tests.conftest import REPO_ROOT, run_cli
 from tests.test_search import ARTICLES, store
 
@@ -395,7 +395,8 @@ def _unprivileged() -> tuple[dict[str, Any] | None, str]:
         probe.write_text("x")
         probe.chmod(0o444)
         check = (
-            f"import os, sys, crawler.cli; sys.exit(3 if os.access({str(probe)!r}, os.W_OK) else 0)"
+            "import os, sys, hkarchive.cli; "
+            f"sys.exit(3 if os.access({str(probe)!r}, os.W_OK) else 0)"
         )
         reasons = []
         for name, how in (
@@ -462,7 +463,7 @@ def test_a_read_only_archive_is_refused_as_any_user_would_be(
     make(db, archive_bytes)
     before = snapshot(open_tmp)
     done = subprocess.run(
-        [sys.executable, "-m", "crawler", *(READERS | WRITERS)[command], "--db", str(db)],
+        [sys.executable, "-m", "hkarchive", *(READERS | WRITERS)[command], "--db", str(db)],
         cwd=REPO_ROOT, env=_child_env(), capture_output=True, text=True, timeout=300,
         check=False, **how,
     )  # fmt: skip

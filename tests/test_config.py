@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import SOURCES_DIR, SourceConfigError, load_source, load_sources
+from crawler.sources.config import SOURCES_DIR, SourceConfigError, load_source, load_sources
 from crawler.spiders.centres import HtmlSpider, WordpressSpider, spider_class
+from newsarchive.archive import open_archive
 from tests.conftest import run_cli
 
 VALID = """
@@ -120,3 +121,23 @@ def test_extra_sources_directory_adds_a_site_without_touching_the_package(tmp_pa
     result = run_cli("crawl", "nosuchsite", env={"HKARCHIVE_SOURCES": str(extra)})
     assert result.code == 2
     assert "available: cairs, cpii, demo, govhk" in result.stderr
+
+
+@pytest.mark.parametrize("command", [("reparse",), ("export", "--format", "jsonl")])
+def test_every_command_knows_a_source_from_the_extra_directory(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # One registry: a source added through HKARCHIVE_SOURCES can be crawled, and so reparsed
+    # and exported (reparse answered "unknown source" when each command kept its own list).
+    extra = tmp_path / "sources"
+    extra.mkdir()
+    write(extra, VALID)
+    db = tmp_path / "archive.db"
+    open_archive(db).close()
+    env = {"HKARCHIVE_SOURCES": str(extra)}
+    result = run_cli(*command, "--source", "demo", "--db", str(db), env=env)
+    assert result.code == 0, result.stderr
+    assert "unknown source" not in result.stderr
+    refused = run_cli(*command, "--source", "nosuchsite", "--db", str(db), env=env)
+    assert refused.code == 2
+    assert "available: cairs, cpii, demo, govhk" in refused.stderr

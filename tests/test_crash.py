@@ -18,7 +18,7 @@ from tests.crashtest import KillPoint, Site, check_complete, check_consistent, r
 # 12 kills reach the rounds where the seeds below failed (seed 777: round 8, after 9 to 11 kills).
 KILLS = int(os.environ.get("CRASHTEST_KILLS", "12"))
 # Fixed seeds, so that CI's result never depends on a random draw. 12345, 598777, 44444 and 777
-# each left a story unlinked before the link queue (pipelines/linkqueue.py), every time; the
+# each left a story unlinked before the link queue (newsarchive/linking/queue.py), every time; the
 # others are further draws kept for their spread of kill modes.
 SEEDS = (12345, 598777, 44444, 777, 31337, 2024)
 

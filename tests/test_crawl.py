@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from crawler.mirror import MirrorServer
+from hkarchive.mirror import MirrorServer
 from tests.conftest import REPO_ROOT, Fixture, Result, load_fixtures, rows, run_cli
 
 RELEASES = [f for f in load_fixtures() if f.meta["kind"] == "release"]
@@ -220,7 +220,7 @@ def test_sigterm_stops_the_crawl_with_its_pages_stored_and_the_run_interrupted(
     with MirrorServer(REPO_ROOT / "tests" / "mirror").start() as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HKARCHIVE_")}
         child = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "crawl", "govhk", *window,
+            [sys.executable, "-m", "hkarchive", "crawl", "govhk", *window,
              "--mirror", server.url, "--db", str(db)],
             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip

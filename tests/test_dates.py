@@ -9,14 +9,8 @@ import pytest
 
 from crawler import dates
 from crawler.args import crawl_window, parse_langs
-from crawler.dates import (
-    HKT,
-    format_hk,
-    hk_today,
-    normalize_date_text,
-    parse_day,
-    parse_hk_datetime,
-)
+from crawler.dates import normalize_date_text, parse_day, parse_hk_datetime
+from newsarchive.clock import HKT, format_hk, hk_today
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from crawler import cli_export
-from crawler.cli_export import CSV_COLUMNS, export
-from pipelines.archive import open_archive, upsert_article
-from pipelines.pairs import pair_releases
+from hkarchive.cli import export as cli_export
+from hkarchive.cli.export import CSV_COLUMNS, export
+from newsarchive.archive import open_archive, upsert_article
+from newsarchive.linking.pairs import pair_releases
 from tests.test_pairs import INNOHK_EN, INNOHK_ZH, SEEN, TWINS, _releases
 
 

@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawler.config import load_sources
 from crawler.extract import ExtractionError
 from crawler.extract.generic import date_line, extract_detail, native_id, size_in_bytes
+from crawler.sources.config import load_sources
 
 CAIRS = load_sources()["cairs"]
 CPII = load_sources()["cpii"]

@@ -15,12 +15,12 @@ import unicodedata
 from dataclasses import asdict
 from typing import Any
 
-from crawler.config import load_sources
 from crawler.extract.generic import extract_detail
 from crawler.extract.govhk import extract_release, feed_release_links, release_links
 from crawler.extract.listing import detail_links, next_page
 from crawler.extract.wordpress import article_from_api, articles_from_feed
-from crawler.items import Article
+from crawler.sources.config import load_sources
+from newsarchive.model import Article
 from pipelines.normalize import normalize_article
 from tests.conftest import Fixture, load_fixtures
 

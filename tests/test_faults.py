@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from crawler.charset import page_encoding
-from crawler.failures import failure_kind
-from crawler.retry import retry_after_seconds
-from pipelines.archive import open_archive
-from pipelines.schema import MIGRATIONS, migrate
+from crawler.failure_kinds import failure_kind
+from crawler.middlewares.charset import page_encoding
+from crawler.middlewares.retry import retry_after_seconds
+from newsarchive.archive import open_archive
+from newsarchive.schema import MIGRATIONS, migrate
 from tests.conftest import FIXTURES, MIRROR, Result, rows, run_cli
 from tests.faultmirror import FaultMirrorServer
 
@@ -320,8 +320,8 @@ def test_robots_txt_is_obeyed_when_asked_for_even_on_a_mirror(
 
 
 def test_live_crawls_obey_robots_txt_and_refuse_huge_pages() -> None:
-    from crawler.cli import _project_settings
-    from crawler.mirror_settings import mirror_overrides
+    from crawler.mirror import mirror_overrides
+    from hkarchive.cli import _project_settings
 
     settings = _project_settings()
     assert settings.getbool("ROBOTSTXT_OBEY")

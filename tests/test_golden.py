@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from crawler.config import load_sources
 from crawler.extract.generic import extract_detail
 from crawler.extract.govhk import extract_release, feed_release_links, release_links
 from crawler.extract.listing import detail_links, next_page
 from crawler.extract.wordpress import article_from_api, articles_from_feed
-from crawler.items import Article
+from crawler.sources.config import load_sources
+from newsarchive.model import Article
 from pipelines.normalize import normalize_article
 from tests.conftest import MIRROR, Fixture, load_fixtures
 

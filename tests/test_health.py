@@ -15,12 +15,11 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from crawler.cli_health import check, format_duration, runs
-from crawler.dates import HKT
-from crawler.items import Article, Photo
-from crawler.mirror import MirrorServer
-from pipelines.archive import ArchiveError, open_archive
-from pipelines.health import (
+from hkarchive.cli.health import check, format_duration, runs
+from hkarchive.mirror import MirrorServer
+from newsarchive.archive import ArchiveError, open_archive
+from newsarchive.clock import HKT
+from newsarchive.health import (
     CoverageTally,
     Problem,
     check_archive,
@@ -28,7 +27,8 @@ from pipelines.health import (
     failures_from_stats,
     run_health_values,
 )
-from pipelines.stories import link_stories
+from newsarchive.linking.stories import link_stories
+from newsarchive.model import Article, Photo
 from tests.conftest import run_cli
 
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=HKT)

@@ -13,13 +13,13 @@ import sqlite_utils
 from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
-from crawler.items import Article
-from pipelines import links as links_module
-from pipelines.archive import open_archive, upsert_article
-from pipelines.health import check_archive, unlinked_items
-from pipelines.linkqueue import never_linked, queued, waiting
-from pipelines.links import link_queued
-from pipelines.schema import MIGRATIONS, migrate
+from newsarchive.archive import open_archive, upsert_article
+from newsarchive.health import check_archive, unlinked_items
+from newsarchive.linking import steps as links_module
+from newsarchive.linking.queue import never_linked, queued, waiting
+from newsarchive.linking.steps import link_queued
+from newsarchive.model import Article
+from newsarchive.schema import MIGRATIONS, migrate
 from pipelines.store import StorePipeline
 from tests.test_stories import (
     CPII_INNOHK,
@@ -171,7 +171,7 @@ def test_check_reports_items_left_queued_and_items_never_linked(
     never = unlinked_items(db)
     assert [p.source for p in never] == ["cairs", "cpii"]
     assert "1 item stored and never linked into stories (cairs:en/36)" in never[0].message
-    from pipelines.stories import link_stories
+    from newsarchive.linking.stories import link_stories
 
     link_stories(db)
     assert unlinked_items(db) == []
@@ -180,7 +180,7 @@ def test_check_reports_items_left_queued_and_items_never_linked(
 def test_check_archive_includes_unlinked_items(db: sqlite_utils.Database) -> None:
     from datetime import datetime
 
-    from crawler.dates import HKT
+    from newsarchive.clock import HKT
 
     db.table("crawl_runs").insert({"spider": "cairs", "status": "finished", "errors": 0})
     upsert_article(db, cairs_innohk(), seen_at=SEEN, run_id=1)

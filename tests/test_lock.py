@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.lock import (
+from hkarchive.mirror import MirrorServer
+from newsarchive.archive import open_archive
+from newsarchive.lock import (
     ArchiveLock,
     LockError,
     LockHeld,
@@ -21,14 +23,12 @@ from crawler.lock import (
     held_by_this_process,
     lock_path,
 )
-from crawler.mirror import MirrorServer
-from pipelines.archive import open_archive
 from tests.conftest import REPO_ROOT, run_cli
 
 # Takes the lock, says so, and holds it until its standard input is closed.
 HOLDER = """
 import sys
-from crawler.lock import ArchiveLock
+from newsarchive.lock import ArchiveLock
 ArchiveLock(sys.argv[1]).acquire()
 print("locked", flush=True)
 sys.stdin.read()
@@ -37,7 +37,7 @@ sys.stdin.read()
 # Tries the lock once and prints what happened.
 TRY = """
 import sys
-from crawler.lock import ArchiveLock, LockHeld
+from newsarchive.lock import ArchiveLock, LockHeld
 try:
     ArchiveLock(sys.argv[1]).acquire()
 except LockHeld as exc:

@@ -20,10 +20,10 @@ from scrapy.http import Request
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
-from crawler.items import Attachment, NotModified, Photo
-from crawler.mirror import MirrorServer
-from crawler.rawarchive import SKIP_META
-from pipelines import archive
+from crawler.middlewares.rawcapture import SKIP_META
+from hkarchive.mirror import MirrorServer
+from newsarchive import archive
+from newsarchive.model import Attachment, NotModified, Photo
 from pipelines.media import MediaPipeline
 from tests.conftest import FIXTURES, REPO_ROOT
 from tests.test_archive import make_article
@@ -195,7 +195,7 @@ def test_crawl_downloads_photos_and_attachments_once(
 
 @pytest.mark.skipif(
     "local_path" not in archive._CHILDREN["images"][1],
-    reason="StorePipeline does not write the media columns yet (pipelines/archive.py _CHILDREN)",
+    reason="StorePipeline does not write the media columns yet (newsarchive/archive.py _CHILDREN)",
 )
 def test_downloaded_files_are_stored_in_the_archive(
     media_mirror: MirrorServer, tmp_path: Path

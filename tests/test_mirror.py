@@ -19,7 +19,8 @@ from typing import NamedTuple
 
 import pytest
 
-from crawler.mirror import MirrorServer, mirror_url, serve, sniff_content_type
+from crawler.mirror import mirror_url
+from hkarchive.mirror import MirrorServer, serve, sniff_content_type
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOST = "www.info.gov.hk"
@@ -361,14 +362,14 @@ def test_requests_are_logged_at_debug_and_not_written_to_stderr(
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    with caplog.at_level(logging.DEBUG, logger="crawler.mirror"):
+    with caplog.at_level(logging.DEBUG, logger="hkarchive.mirror"):
         fetch(server, f"/{HOST}/only.htm")
         fetch(server, f"/{HOST}/missing.htm")
     # The handler thread logs after sending, so stop the server to be sure it has finished.
     server.stop()
-    messages = [r.getMessage() for r in caplog.records if r.name == "crawler.mirror"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "hkarchive.mirror"]
     assert any(f"/{HOST}/only.htm" in m for m in messages)
-    assert all(r.levelno == logging.DEBUG for r in caplog.records if r.name == "crawler.mirror")
+    assert all(r.levelno == logging.DEBUG for r in caplog.records if r.name == "hkarchive.mirror")
     assert capfd.readouterr().err == ""
 
 

@@ -16,9 +16,9 @@ import pytest
 from scrapy.http import HtmlResponse, TextResponse
 
 from crawler import offload
-from crawler.charset import with_page_encoding
 from crawler.extract import ExtractionError
 from crawler.extract.govhk import extract_release
+from crawler.middlewares.charset import with_page_encoding
 from crawler.offload import Extractors, Page
 from tests.conftest import load_fixtures
 

@@ -13,14 +13,11 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from crawler.cli_pairs import pairs
 from crawler.extract.govhk import extract_release
-from crawler.items import Article
-from crawler.urls import release_ref
-from pipelines import pairs as pairing
-from pipelines.archive import open_archive, upsert_article
-from pipelines.normalize import normalize_article
-from pipelines.pairs import (
+from hkarchive.cli.pairs import pairs
+from newsarchive.archive import open_archive, upsert_article
+from newsarchive.linking import pairs as pairing
+from newsarchive.linking.pairs import (
     THRESHOLD,
     Fingerprint,
     Match,
@@ -33,6 +30,9 @@ from pipelines.pairs import (
     pair_releases,
     score,
 )
+from newsarchive.model import Article
+from newsarchive.urls import release_ref
+from pipelines.normalize import normalize_article
 from tests.conftest import FIXTURES, load_fixtures
 
 SEEN = "2026-01-01T00:00:00+08:00"

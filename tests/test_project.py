@@ -10,7 +10,7 @@ from scrapy.settings import Settings
 
 import crawler
 import pipelines
-from crawler.mirror_settings import mirror_overrides
+from crawler.mirror import mirror_overrides
 from tests.conftest import REPO_ROOT
 
 

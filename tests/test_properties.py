@@ -14,17 +14,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from crawler.dates import (
-    FIRST_DAY,
-    HKT,
-    LAST_DAY,
-    days_between,
-    format_hk,
-    parse_day,
-    parse_hk_datetime,
-)
+from crawler.dates import FIRST_DAY, LAST_DAY, days_between, parse_day, parse_hk_datetime
 from crawler.extract.text import clean_text, html_to_text, squash
-from crawler.urls import absolute_url, canonical_url, index_day, is_govhk_index, release_ref
+from newsarchive.clock import HKT, format_hk
+from newsarchive.urls import absolute_url, canonical_url, index_day, is_govhk_index, release_ref
 
 # --- Dates ------------------------------------------------------------------------------------
 

@@ -16,10 +16,8 @@ from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler import rawarchive
-from crawler.dates import HKT
-from crawler.mirror import MirrorServer
-from crawler.rawarchive import (
+from crawler.middlewares import rawcapture as rawarchive
+from crawler.middlewares.rawcapture import (
     SKIP_META,
     Capture,
     CaptureError,
@@ -27,6 +25,8 @@ from crawler.rawarchive import (
     WarcFile,
     read_capture,
 )
+from hkarchive.mirror import MirrorServer
+from newsarchive.clock import HKT
 from tests.conftest import MIRROR, run_cli
 
 URL = "https://www.info.gov.hk/gia/general/202205/25/P2022052500588.htm"

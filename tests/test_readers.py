@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from crawler.mirror import MirrorRequestHandler, MirrorServer
-from pipelines import search as full_text
-from pipelines.archive import open_archive
+from hkarchive.mirror import MirrorRequestHandler, MirrorServer
+from newsarchive import search as full_text
+from newsarchive.archive import open_archive
 from tests.conftest import MIRROR, REPO_ROOT
 from tests.test_serve import Server, serving
 
@@ -98,7 +98,7 @@ def env() -> dict[str, str]:
 def cli_search(db: Path, number: int) -> int:
     """`hkarchive search` in a child process; the number of hits."""
     done = subprocess.run(
-        [sys.executable, "-m", "crawler", "search", SEARCHES[number % len(SEARCHES)],
+        [sys.executable, "-m", "hkarchive", "search", SEARCHES[number % len(SEARCHES)],
          "--db", str(db), "--format", "json"],
         capture_output=True, text=True, env=env(), cwd=REPO_ROOT, timeout=60, check=False,
     )  # fmt: skip
@@ -140,7 +140,7 @@ def test_search_and_datasette_answer_while_a_crawl_writes(tmp_path: Path) -> Non
         ]
         started = time.monotonic()
         crawl = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "crawl", "govhk", *WINDOW,
+            [sys.executable, "-m", "hkarchive", "crawl", "govhk", *WINDOW,
              "--mirror", server.url, "--db", str(db), "--quiet"],
             env=env(), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip

@@ -18,17 +18,18 @@ import pytest
 from click.testing import CliRunner, Result
 from scrapy.http import TextResponse
 
-from crawler.cli_reparse import reparse
-from crawler.config import load_sources
-from crawler.dates import HKT
 from crawler.extract import ExtractionError
-from crawler.extract.dispatch import extract_items, known_sources
+from crawler.extract.dispatch import extract_items
 from crawler.extract.govhk import extract_release
 from crawler.extract.wordpress import article_from_api
-from crawler.items import Photo
-from crawler.lock import LockHeld
-from crawler.rawarchive import WarcFile
-from pipelines.archive import keep_media_files, open_archive, upsert_article
+from crawler.middlewares.rawcapture import WarcFile
+from crawler.sources import known_sources
+from crawler.sources.config import load_sources
+from hkarchive.cli.reparse import reparse
+from newsarchive.archive import keep_media_files, open_archive, upsert_article
+from newsarchive.clock import HKT
+from newsarchive.lock import LockHeld
+from newsarchive.model import Photo
 from tests.conftest import REPO_ROOT, load_fixtures, rows, run_cli
 from tests.test_archive import make_article
 
@@ -232,7 +233,7 @@ def test_unknown_source_is_a_usage_error(archive: Path) -> None:
 # Takes the archive's lock, says so, and holds it until its standard input is closed.
 HOLDER = """
 import sys
-from crawler.lock import ArchiveLock
+from newsarchive.lock import ArchiveLock
 ArchiveLock(sys.argv[1]).acquire()
 print("locked", flush=True)
 sys.stdin.read()
@@ -335,7 +336,7 @@ def test_a_reparse_killed_midway_leaves_whole_items_and_the_next_one_finishes_th
     want = snapshot(crawled)
     total = len(want["articles"])
     child = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "reparse", "--db", str(archive)],
+        [sys.executable, "-m", "hkarchive", "reparse", "--db", str(archive)],
         cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     stored = 0

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from crawler.mirror import MirrorServer
-from pipelines.archive import open_archive
+from hkarchive.mirror import MirrorServer
+from newsarchive.archive import open_archive
 from tests.conftest import MIRROR, Result, run_cli
 from tests.conftest import rows as query
 

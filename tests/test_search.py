@@ -13,14 +13,13 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from crawler.cli import cli, main
-from crawler.cli_search import search as search_command
-from crawler.items import Article
-from pipelines import search as search_module
-from pipelines.archive import article_row, open_archive, upsert_article
-from pipelines.normalize import normalize_article
-from pipelines.schema import MIGRATIONS, migrate, schema_version
-from pipelines.search import (
+from hkarchive.cli import cli, main
+from hkarchive.cli.search import search as search_command
+from newsarchive import search as search_module
+from newsarchive.archive import article_row, open_archive, upsert_article
+from newsarchive.model import Article
+from newsarchive.schema import MIGRATIONS, migrate, schema_version
+from newsarchive.search import (
     ROWID_MASK,
     QueryError,
     excerpt,
@@ -32,6 +31,7 @@ from pipelines.search import (
     search_key,
     token_spans,
 )
+from pipelines.normalize import normalize_article
 from tests.conftest import FIXTURES
 
 try:

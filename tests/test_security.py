@@ -21,12 +21,12 @@ import pytest
 from lxml import html as lxml_html
 from scrapy.http import TextResponse
 
-from crawler.cli import main
-from crawler.cli_common import printable
 from crawler.extract.dispatch import extract_items
 from crawler.extract.sanitize import sanitize_html
-from crawler.items import Article
-from pipelines.archive import open_archive, upsert_article
+from hkarchive.cli import main
+from hkarchive.cli.options import printable
+from newsarchive.archive import open_archive, upsert_article
+from newsarchive.model import Article
 from pipelines.normalize import normalize_article
 from pipelines.validate import problems
 from tests.conftest import REPO_ROOT
@@ -134,52 +134,57 @@ def test_hostile_queries_find_their_words_as_plain_text(
 
 # Interpolated into SQL text, each reviewed: a fixed identifier, a list of "?", or an integer.
 REVIEWED_SQL_INTERPOLATIONS = {
-    ("crawler/cli.py", "db_path"): "an error message mentioning a table, not SQL",
-    ("crawler/cli_export.py", "', '.join(columns)"): "column names of the CHILDREN constant",
-    ("crawler/cli_export.py", "format:columns"): "a.<name> for ARTICLE_COLUMNS",
-    ("crawler/cli_export.py", "format:where"): "ExportFilter.where(): fixed clauses with ?",
-    ("crawler/cli_export.py", "marks"): "one ? per id",
-    ("crawler/cli_export.py", "table"): "a key of the CHILDREN constant",
-    ("crawler/cli_reparse.py", "format:', '.join(('?' for _ in sources))"): "one ? per source",
-    ("crawler/cli_serve.py", "SQLITE_HEAP_LIMIT"): "an int constant, formatted :d",
-    ("crawler/datasette/plugins/hkarchive_views.py", "col"): "escape_sqlite(column)",
-    ("crawler/datasette/plugins/hkarchive_views.py", "self.length"): "an int of the facet class",
-    ("crawler/datasette/plugins/hkarchive_views.py", "self.sql"): "datasette's own table SQL",
-    ("crawler/datasette/plugins/hkarchive_views.py", "size + 1"): "datasette's facet size, int",
+    ("hkarchive/cli/__init__.py", "db_path"): "an error message mentioning a table, not SQL",
+    ("hkarchive/cli/export.py", "', '.join(columns)"): "column names of the CHILDREN constant",
+    ("hkarchive/cli/export.py", "format:columns"): "a.<name> for ARTICLE_COLUMNS",
+    ("hkarchive/cli/export.py", "format:where"): "ExportFilter.where(): fixed clauses with ?",
+    ("hkarchive/cli/export.py", "marks"): "one ? per id",
+    ("hkarchive/cli/export.py", "table"): "a key of the CHILDREN constant",
+    ("hkarchive/cli/reparse.py", "format:', '.join(('?' for _ in sources))"): "one ? per source",
+    ("hkarchive/cli/serve.py", "SQLITE_HEAP_LIMIT"): "an int constant, formatted :d",
+    ("hkarchive/datasette_plugin.py", "col"): "escape_sqlite(column)",
+    ("hkarchive/datasette_plugin.py", "self.length"): "an int of the facet class",
+    ("hkarchive/datasette_plugin.py", "self.sql"): "datasette's own table SQL",
+    ("hkarchive/datasette_plugin.py", "size + 1"): "datasette's facet size, int",
     ("crawler/seen.py", "', '.join('?' * len(langs))"): "one ? per language",
     ("crawler/seen.py", "marks"): "one ? per id or URL",
-    ("pipelines/archive.py", "', '.join(MEDIA_FIELDS)"): "column names, a constant",
-    ("pipelines/archive.py", "marks"): "one ? per run id",
-    ("pipelines/archive.py", "', '.join(columns)"): "article_row() keys, fixed names",
-    ("pipelines/archive.py", "', '.join('?' * len(columns))"): "one ? per column",
-    ("pipelines/archive.py", "', '.join('?' * (len(columns) + 2))"): "one ? per column",
-    ("pipelines/archive.py", "assignments"): "'<name> = ?' for fixed column names",
-    ("pipelines/archive.py", "names"): "column names of the _CHILDREN constant",
-    ("pipelines/archive.py", "updates"): "'<name> = excluded.<name>', fixed names",
-    ("pipelines/archive.py", "table"): "a key of the _CHILDREN constant",
-    ("pipelines/health.py", "_RUN_COLUMNS"): "column names, a constant",
-    ("pipelines/health.py", "where"): "'' or 'WHERE spider = ?'",
-    ("pipelines/pairs.py", "', '.join(_PAIR_COLUMNS)"): "column names, a constant",
-    ("pipelines/pairs.py", "_marks(chunk)"): "one ? per id",
-    ("pipelines/pairs.py", "_marks(wanted)"): "one ? per id",
-    ("pipelines/pairs.py", "format:marks"): "one ? per id",
-    ("pipelines/pairs.py", "marks"): "one ? per id",
-    ("pipelines/schema.py", "current + 1"): "the migration number, an int formatted :d",
-    ("pipelines/search.py", "', '.join(COLUMNS)"): "column names, a constant",
-    ("pipelines/search.py", "TABLE"): "the search table's name, a constant",
-    ("pipelines/search.py", "n"): "a column number, an int from range()",
-    ("pipelines/search.py", "', '.join('?' * len(chunk))"): "one ? per rowid",
-    ("pipelines/search.py", "_ON"): "a fixed join condition with an int constant",
-    ("pipelines/search.py", "_JOIN"): "a fixed join of the search table, a constant",
-    ("pipelines/search.py", "_NEWEST_FIRST"): "a fixed ORDER BY ... LIMIT ?, a constant",
-    ("pipelines/search.py", "keys"): "_key_range(): rowid bounds, ints formatted :d",
-    ("pipelines/search.py", "where"): "_filters(): fixed clauses with ?",
-    ("pipelines/stories.py", "_DAY"): "a fixed SQL expression, a constant",
-    ("pipelines/stories.py", "_STATE_SQL"): "a fixed query, a constant",
-    ("pipelines/stories.py", "_placeholders(chunk)"): "one ? per id",
-    ("pipelines/stories.py", "columns"): "column names of _LINK_COLUMNS or _STORY_COLUMNS",
-    ("pipelines/stories.py", "format:_placeholders(chunk)"): "one ? per id",
-    ("pipelines/stories.py", "format:_placeholders(ids)"): "one ? per id",
+    ("newsarchive/archive.py", "', '.join(MEDIA_FIELDS)"): "column names, a constant",
+    ("newsarchive/archive.py", "marks"): "one ? per run id",
+    ("newsarchive/archive.py", "', '.join(columns)"): "article_row() keys, fixed names",
+    ("newsarchive/archive.py", "', '.join('?' * len(columns))"): "one ? per column",
+    ("newsarchive/archive.py", "', '.join('?' * (len(columns) + 2))"): "one ? per column",
+    ("newsarchive/archive.py", "assignments"): "'<name> = ?' for fixed column names",
+    ("newsarchive/archive.py", "names"): "column names of the _CHILDREN constant",
+    ("newsarchive/archive.py", "updates"): "'<name> = excluded.<name>', fixed names",
+    ("newsarchive/archive.py", "table"): "a key of the _CHILDREN constant",
+    ("newsarchive/health.py", "_RUN_COLUMNS"): "column names, a constant",
+    ("newsarchive/health.py", "where"): "'' or 'WHERE spider = ?'",
+    ("newsarchive/linking/pairs.py", "', '.join(_PAIR_COLUMNS)"): "column names, a constant",
+    ("newsarchive/linking/pairs.py", "_marks(chunk)"): "one ? per id",
+    ("newsarchive/linking/pairs.py", "_marks(wanted)"): "one ? per id",
+    ("newsarchive/linking/pairs.py", "format:marks"): "one ? per id",
+    ("newsarchive/linking/pairs.py", "marks"): "one ? per id",
+    ("newsarchive/schema.py", "current + 1"): "the migration number, an int formatted :d",
+    ("newsarchive/search.py", "', '.join(COLUMNS)"): "column names, a constant",
+    ("newsarchive/search.py", "TABLE"): "the search table's name, a constant",
+    ("newsarchive/search.py", "n"): "a column number, an int from range()",
+    ("newsarchive/search.py", "', '.join('?' * len(chunk))"): "one ? per rowid",
+    ("newsarchive/search.py", "_ON"): "a fixed join condition with an int constant",
+    ("newsarchive/search.py", "_JOIN"): "a fixed join of the search table, a constant",
+    ("newsarchive/search.py", "_NEWEST_FIRST"): "a fixed ORDER BY ... LIMIT ?, a constant",
+    ("newsarchive/search.py", "keys"): "_key_range(): rowid bounds, ints formatted :d",
+    ("newsarchive/search.py", "where"): "_filters(): fixed clauses with ?",
+    ("newsarchive/linking/stories.py", "_DAY"): "a fixed SQL expression, a constant",
+    ("newsarchive/linking/stories.py", "_STATE_SQL"): "a fixed query, a constant",
+    ("newsarchive/health.py", "', '.join('?' * len(pids))"): "one ? per running crawl's pid",
+    ("newsarchive/linking/queue.py", "SIGNATURE_DAY"): "a fixed SQL expression, a constant",
+    ("newsarchive/linking/queue.py", "marks"): "one ? per run id",
+    ("newsarchive/linking/stories.py", "_placeholders(chunk)"): "one ? per id",
+    ("newsarchive/linking/stories.py", "columns"): (
+        "column names of _LINK_COLUMNS or _STORY_COLUMNS"
+    ),
+    ("newsarchive/linking/stories.py", "format:_placeholders(chunk)"): "one ? per id",
+    ("newsarchive/linking/stories.py", "format:_placeholders(ids)"): "one ? per id",
 }
 _SQL_TEXT = re.compile(
     r"(?i:\bselect\b.*\bfrom\b|\binsert into\b|\bdelete from\b|\bupdate \S+ set\b|\bpragma\b"
@@ -191,7 +196,8 @@ _SQL_TEXT = re.compile(
 def sql_interpolations(root: Path) -> set[tuple[str, str]]:
     """(file, expression) for every value put into SQL text by an f-string or str.format."""
     found: set[tuple[str, str]] = set()
-    for path in sorted([*(root / "crawler").rglob("*.py"), *(root / "pipelines").rglob("*.py")]):
+    packages = ("hkarchive", "crawler", "pipelines", "newsarchive")
+    for path in sorted(p for package in packages for p in (root / package).rglob("*.py")):
         name = path.relative_to(root).as_posix()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.JoinedStr):
@@ -460,7 +466,7 @@ def test_control_characters_in_archived_text_never_reach_the_terminal(
 
 def _datasette(path: Path, *, allow_sql: bool) -> Any:
     pytest.importorskip("datasette")
-    from crawler.cli_serve import inspect_archive, make_datasette
+    from hkarchive.cli.serve import inspect_archive, make_datasette
 
     ds = make_datasette(inspect_archive(str(path)), allow_sql)
     asyncio.run(ds.invoke_startup())

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from crawler.items import ListingRead
 from crawler.seen import Seen, SeenState
-from crawler.urls import govhk_index_url
-from pipelines.archive import finish_run, open_archive, record_listing, start_run, upsert_article
+from newsarchive.archive import finish_run, open_archive, record_listing, start_run, upsert_article
+from newsarchive.model import ListingRead
+from newsarchive.urls import govhk_index_url
 from tests.test_archive import make_article
 
 DAY = date(2024, 5, 1)

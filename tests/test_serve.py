@@ -26,15 +26,15 @@ from typing import Any
 import pytest
 import yaml
 
-from crawler.cli_serve import METADATA_FILE
-from pipelines.archive import open_archive
+from hkarchive.cli.serve import METADATA_FILE
+from newsarchive.archive import open_archive
 from tests.conftest import REPO_ROOT, run_cli
 
 # Runs `hkarchive` with `serve` registered even before cli.py registers it itself.
 LAUNCHER = """
 import sys
-from crawler.cli import cli, main
-from crawler.cli_serve import serve
+from hkarchive.cli import cli, main
+from hkarchive.cli.serve import serve
 if "serve" not in cli.commands:
     cli.add_command(serve)
 sys.exit(main(sys.argv[1:]))

@@ -26,11 +26,11 @@ from scrapy import Spider
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.test import get_crawler
 
-from crawler.cli import RunSummary, main
 from crawler.faults import crawl_fault
-from crawler.mirror import MirrorServer
-from crawler.rawarchive import GzipMembers, RawArchiveMiddleware
-from pipelines.archive import open_archive
+from crawler.middlewares.rawcapture import GzipMembers, RawArchiveMiddleware
+from hkarchive.cli import RunSummary, main
+from hkarchive.mirror import MirrorServer
+from newsarchive.archive import open_archive
 from pipelines.media import MediaPipeline
 from tests.conftest import REPO_ROOT, Result, rows, run_cli
 from tests.test_faults import RELEASES, SINCE, UNTIL

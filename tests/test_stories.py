@@ -19,15 +19,12 @@ import sqlite_utils
 from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
-from crawler.cli import main
-from crawler.dates import HKT
-from crawler.items import Article
-from crawler.mirror import MirrorServer
-from pipelines import stories
-from pipelines.archive import open_archive, upsert_article
-from pipelines.normalize import normalize_article
-from pipelines.store import StorePipeline
-from pipelines.stories import (
+from hkarchive.cli import main
+from hkarchive.mirror import MirrorServer
+from newsarchive.archive import open_archive, upsert_article
+from newsarchive.clock import HKT
+from newsarchive.linking import stories
+from newsarchive.linking.stories import (
     BANDS,
     NUM_PERM,
     ROWS,
@@ -37,6 +34,9 @@ from pipelines.stories import (
     link_stories,
     signature,
 )
+from newsarchive.model import Article
+from pipelines.normalize import normalize_article
+from pipelines.store import StorePipeline
 from tests.conftest import FIXTURES, MIRROR, REPO_ROOT, rows, run_cli
 
 STORY_DATA = Path(__file__).resolve().parent / "stories"

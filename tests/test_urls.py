@@ -6,7 +6,13 @@ from datetime import date
 
 import pytest
 
-from crawler.urls import absolute_url, canonical_url, govhk_index_url, is_govhk_index, release_ref
+from newsarchive.urls import (
+    absolute_url,
+    canonical_url,
+    govhk_index_url,
+    is_govhk_index,
+    release_ref,
+)
 
 CANONICAL = "https://www.info.gov.hk/gia/general/202205/25/P2022052500588.htm"
 

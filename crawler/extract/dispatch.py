@@ -8,31 +8,21 @@ from __future__ import annotations
 
 import json
 import logging
-from functools import cache
 from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
-from crawler.config import SourceConfig, load_sources
 from crawler.extract import ExtractionError
 from crawler.extract.generic import extract_detail
 from crawler.extract.govhk import SOURCE as GOVHK
 from crawler.extract.govhk import extract_release
 from crawler.extract.wordpress import API_PATH, article_from_api, articles_from_feed, feed_url
-from crawler.items import Article
-from crawler.urls import release_ref
+from crawler.sources import configs, known_sources
+from crawler.sources.config import SourceConfig
+from newsarchive.model import Article
+from newsarchive.urls import release_ref
 
 logger = logging.getLogger(__name__)
-
-
-@cache
-def _configs() -> dict[str, SourceConfig]:
-    return load_sources()
-
-
-def known_sources() -> list[str]:
-    """Every source items can be extracted for: GovHK and each config under crawler/sources/."""
-    return sorted({GOVHK, *_configs()})
 
 
 def extract_items(
@@ -48,7 +38,7 @@ def extract_items(
     """
     if source == GOVHK:
         return [extract_release(response)] if release_ref(response.url) else []
-    config = _configs().get(source)
+    config = configs().get(source)
     if config is None:
         raise ValueError(f"unknown source {source!r} (known: {', '.join(known_sources())})")
     parts = urlsplit(response.url)

@@ -24,8 +24,7 @@ from urllib.parse import urlsplit
 from lxml import html
 from scrapy.http import TextResponse
 
-from crawler.config import SourceConfig
-from crawler.dates import format_hk, parse_hk_datetime
+from crawler.dates import parse_hk_datetime
 from crawler.extract import ExtractionError, page_root
 from crawler.extract.sanitize import sanitize_html
 from crawler.extract.text import (
@@ -36,7 +35,9 @@ from crawler.extract.text import (
     to_html,
     xml_safe,
 )
-from crawler.items import Article, Photo
+from crawler.sources.config import SourceConfig
+from newsarchive.clock import format_hk
+from newsarchive.model import Article, Photo
 
 IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|bmp|tiff?)$", re.IGNORECASE)
 IMAGE_LABEL = re.compile(

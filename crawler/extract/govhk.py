@@ -18,12 +18,13 @@ from lxml import etree, html
 from parsel import Selector
 from scrapy.http import TextResponse
 
-from crawler.dates import format_hk, parse_hk_datetime
+from crawler.dates import parse_hk_datetime
 from crawler.extract import ExtractionError, page_root
 from crawler.extract.sanitize import sanitize_html
 from crawler.extract.text import element_text, script_language, squash, to_html
-from crawler.items import Article, Attachment, Link, Photo, Video
-from crawler.urls import ReleaseRef, absolute_url, canonical_url, release_ref
+from newsarchive.clock import format_hk
+from newsarchive.model import Article, Attachment, Link, Photo, Video
+from newsarchive.urls import ReleaseRef, absolute_url, canonical_url, release_ref
 
 SOURCE = "govhk"
 

@@ -10,10 +10,10 @@ from datetime import date
 from lxml import html
 from scrapy.http import TextResponse
 
-from crawler.config import SourceConfig
 from crawler.extract.generic import date_line, parse_published
 from crawler.extract.text import squash
-from crawler.urls import absolute_url
+from crawler.sources.config import SourceConfig
+from newsarchive.urls import absolute_url
 
 NEXT_TEXTS = frozenset({"next", "next page", "older posts", "›", "»", ">", "下一頁", "下一页"})
 # How far up from a link to look for the item's "card" holding its date.

@@ -14,12 +14,12 @@ from typing import Any
 
 from parsel import Selector
 
-from crawler.config import SourceConfig
-from crawler.dates import HKT, format_hk
 from crawler.extract import ExtractionError
 from crawler.extract.generic import body_from_fragment, native_id, photo_key, plain_text
-from crawler.items import Article, Photo
-from crawler.urls import absolute_url
+from crawler.sources.config import SourceConfig
+from newsarchive.clock import HKT, format_hk
+from newsarchive.model import Article, Photo
+from newsarchive.urls import absolute_url
 
 API_PATH = "/wp-json/wp/v2/posts"
 _RSS_NS = {"content": "http://purl.org/rss/1.0/modules/content/"}

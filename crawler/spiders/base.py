@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import scrapy
 
 from crawler.args import crawl_window, is_flag
-from crawler.failures import fetch_failed
+from crawler.failure_kinds import fetch_failed
 from crawler.offload import Extractors, extractors_for
 from crawler.seen import SeenState
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
-    from crawler.items import FetchFailed
+    from newsarchive.model import FetchFailed
 
 
 class ArchiveSpider(scrapy.Spider):
@@ -92,7 +92,7 @@ class ArchiveSpider(scrapy.Spider):
         limit = self.settings.getint("HKARCHIVE_MAX_LINKS_PER_PAGE")
         if count <= limit:
             return None
-        from crawler.items import FetchFailed
+        from newsarchive.model import FetchFailed
 
         error = f"links {count} items, more than the {limit} a listing page may: none followed"
         self.logger.error("Listing page %s %s", url, error)

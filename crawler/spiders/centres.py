@@ -16,15 +16,15 @@ from typing import Any, ClassVar
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler import settings as project_settings
-from crawler.config import SourceConfig, load_sources
 from crawler.extract import ExtractionError
 from crawler.extract.generic import extract_detail, native_id
 from crawler.extract.listing import detail_links, next_page
 from crawler.extract.wordpress import api_page_url, article_from_api, articles_from_feed, feed_url
-from crawler.items import Article, FetchFailed, NotModified
 from crawler.seen import Seen, conditional_request, with_validators
+from crawler.sources import configs
+from crawler.sources.config import SourceConfig
 from crawler.spiders.base import ArchiveSpider
+from newsarchive.model import Article, FetchFailed, NotModified
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ def spider_class(config: SourceConfig) -> type[CentreSpider]:
 def _register() -> None:
     # Scrapy's spider loader finds spider classes among this module's names, imported before
     # any Scrapy settings object exists: the extra directory comes from the settings module.
-    for config in load_sources(extra=project_settings.HKARCHIVE_SOURCES).values():
+    for config in configs().values():
         spider = spider_class(config)
         globals()[spider.__name__] = spider
 

@@ -12,14 +12,13 @@ from twisted.python.failure import Failure
 
 from crawler.extract import ExtractionError
 from crawler.extract.govhk import SOURCE, extract_release, feed_release_links, release_links
-from crawler.items import Article, FetchFailed, ListingRead, NotModified
 from crawler.seen import Seen, conditional_request, with_validators
+from crawler.sources import GOVHK_EARLIEST
 from crawler.spiders.base import ArchiveSpider
-from crawler.urls import ReleaseRef, govhk_feed_url, govhk_index_url, release_ref
+from newsarchive.model import Article, FetchFailed, ListingRead, NotModified
+from newsarchive.urls import ReleaseRef, govhk_feed_url, govhk_index_url, release_ref
 
 logger = logging.getLogger(__name__)
-
-EARLIEST = date(1997, 7, 1)
 
 
 class GovhkSpider(ArchiveSpider):
@@ -34,9 +33,7 @@ class GovhkSpider(ArchiveSpider):
 
     name = "govhk"
     allowed_domains: ClassVar[list[str]] = ["www.info.gov.hk", "info.gov.hk"]
-    # The press releases begin with the Hong Kong SAR, on 1 July 1997: a backfill from an
-    # earlier day would ask for thousands of index pages that never existed.
-    earliest = EARLIEST
+    earliest = GOVHK_EARLIEST
 
     async def start(self) -> AsyncIterator[Request]:
         self.open_seen_state()

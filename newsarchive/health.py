@@ -20,9 +20,9 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.items import Article
-from pipelines.archive import CORRUPT, fault_reason, storage_fault
-from pipelines.linkqueue import never_linked, waiting
+from newsarchive.archive import CORRUPT, fault_reason, storage_fault
+from newsarchive.linking.queue import never_linked, waiting
+from newsarchive.model import Article
 
 FIELDS = ("title", "date", "body", "images")
 
@@ -168,7 +168,7 @@ def recent_runs(db: sqlite_utils.Database, limit: int = 20, spider: str | None =
     return [Run.from_row(row) for row in db.query(sql, [*params, limit])]
 
 
-def known_sources(db: sqlite_utils.Database) -> list[str]:
+def archived_sources(db: sqlite_utils.Database) -> list[str]:
     """Every source the archive has runs or items of."""
     return [
         row["name"]
@@ -325,7 +325,7 @@ def daily_sources(db: sqlite_utils.Database, *, today: date, silent_days: int = 
         [start.isoformat(), end.isoformat()],
     ).fetchall()
     daily = {source for source, days in rows if days >= DAILY_MIN_SHARE * DAILY_WINDOW_DAYS}
-    daily |= ALWAYS_DAILY & set(known_sources(db))
+    daily |= ALWAYS_DAILY & set(archived_sources(db))
     return sorted(daily)
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from pipelines.linkqueue import dequeue, queued
-from pipelines.pairs import pair_releases
-from pipelines.stories import link_stories
+from newsarchive.linking.pairs import pair_releases
+from newsarchive.linking.queue import dequeue, queued
+from newsarchive.linking.stories import link_stories
 
 
 @dataclass

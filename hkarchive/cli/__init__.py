@@ -13,7 +13,6 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +20,13 @@ import click
 
 from crawler import __version__
 from crawler.args import LANG_CHOICES, crawl_window
-from crawler.cli_common import day_option, db_option, one_line, printable, usage_error
-from crawler.cli_export import export
-from crawler.cli_health import check, runs
-from crawler.cli_history import history
-from crawler.cli_pairs import pairs
-from crawler.cli_reparse import reparse
-from crawler.cli_search import search
-from crawler.cli_serve import serve
-from crawler.config import SourceConfigError
 from crawler.faults import crawl_fault
-from crawler.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
-from crawler.mirror_settings import check_mirror_url
-from pipelines.archive import (
+from crawler.mirror import check_mirror_url
+from crawler.sources import earliest, known_sources
+from crawler.sources.config import SourceConfigError
+from hkarchive.cli import export, health, history, pairs, reparse, search, serve
+from hkarchive.cli.options import day_option, db_option, one_line, printable, usage_error
+from newsarchive.archive import (
     CORRUPT,
     ArchiveCorrupt,
     ArchiveError,
@@ -43,8 +36,9 @@ from pipelines.archive import (
     fault_error,
     open_archive,
 )
+from newsarchive.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_MIRROR = PROJECT_ROOT / "tests" / "mirror"
 
 
@@ -119,21 +113,6 @@ class RunSummary:
         return line
 
 
-def known_sources() -> list[str]:
-    """Names of every spider in the project."""
-    from scrapy.spiderloader import SpiderLoader
-
-    return sorted(SpiderLoader.from_settings(_project_settings()).list())
-
-
-def first_days(names: Sequence[str]) -> dict[str, date | None]:
-    """The first day each source has news for (None where it is not known)."""
-    from scrapy.spiderloader import SpiderLoader
-
-    loader = SpiderLoader.from_settings(_project_settings())
-    return {name: getattr(loader.load(name), "earliest", None) for name in names}
-
-
 def _project_settings() -> Any:
     from scrapy.settings import Settings
 
@@ -166,7 +145,7 @@ def run_crawls(
 ) -> RunSummary:
     """Run spiders (name, arguments) together in this process into the archive at db_path;
     returns their crawl_runs rows."""
-    from crawler.mirror_settings import mirror_overrides
+    from crawler.mirror import mirror_overrides
 
     settings = _project_settings()
     settings.set("HKARCHIVE_DB", db_path, priority="cmdline")
@@ -303,9 +282,9 @@ def crawl(
         usage_error(str(exc))
     # A window before a source's first day is clipped by its spider; one with no day after it
     # is refused here, before anything is written.
-    for source, earliest in first_days(sources or available).items():
+    for source in sources or available:
         try:
-            crawl_window(since=since, until=until, lang=lang, earliest=earliest)
+            crawl_window(since=since, until=until, lang=lang, earliest=earliest(source))
         except ValueError as exc:
             usage_error(f"{source}: {exc}")
     if log_file:
@@ -378,7 +357,7 @@ def demo(verbose: bool, db_path: str) -> None:
 
     Example: hkarchive demo --db /tmp/demo.db
     """
-    from crawler.mirror import MirrorServer
+    from hkarchive.mirror import MirrorServer
 
     if not DEMO_MIRROR.is_dir():
         raise click.ClickException(
@@ -461,7 +440,7 @@ def mirror_serve(directory: str, host: str, port: int, db_path: str) -> None:
 
     Example: hkarchive mirror serve tests/mirror --port 8000
     """
-    from crawler.mirror import serve
+    from hkarchive.mirror import serve
 
     del db_path  # accepted like on every command; serving reads no archive
     try:
@@ -487,7 +466,7 @@ def story(ident: str | None, relink: bool, db_path: str) -> None:
 
     Example: hkarchive story govhk:P2022052500588
     """
-    from pipelines.stories import link_stories
+    from newsarchive.linking.stories import link_stories
 
     if relink == (ident is not None):
         usage_error("give an article id or story number, or --relink (not both)")
@@ -508,7 +487,7 @@ def story(ident: str | None, relink: bool, db_path: str) -> None:
 
 def _story_lines(db: Any, ident: str) -> list[str]:
     """The lines `hkarchive story ID` prints; a usage error when the archive has no such ID."""
-    from pipelines.stories import find_story, story_members
+    from newsarchive.linking.stories import find_story, story_members
 
     story_id = find_story(db, ident)
     if story_id is not None:
@@ -535,14 +514,19 @@ def _format_story(story_id: int, members: Sequence[Any]) -> list[str]:
     return lines
 
 
-cli.add_command(history)
-cli.add_command(runs)
-cli.add_command(check)
-cli.add_command(reparse)
-cli.add_command(serve)
-cli.add_command(export)
-cli.add_command(pairs)
-cli.add_command(search)
+# A module per command; the modules keep their names in this package (hkarchive.cli.export is
+# the module, its command is hkarchive.cli.export.export).
+for command in (
+    history.history,
+    health.runs,
+    health.check,
+    reparse.reparse,
+    serve.serve,
+    export.export,
+    pairs.pairs,
+    search.search,
+):
+    cli.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -550,7 +534,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     A crawl refused because another holds the archive exits 75 (EX_TEMPFAIL: try again later).
     """
-    state: dict[str, Any] = {}  # the --db of the command (crawler/cli_common.py)
+    state: dict[str, Any] = {}  # the --db of the command (hkarchive/cli/options.py)
     try:
         cli.main(args=list(argv) if argv is not None else None, standalone_mode=False, obj=state)
     except click.UsageError as exc:

@@ -57,9 +57,9 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from crawler.dates import hk_now
-from crawler.urls import release_ref
-from pipelines.linkqueue import dequeue
+from newsarchive.clock import hk_now
+from newsarchive.linking.queue import dequeue
+from newsarchive.urls import release_ref
 
 logger = logging.getLogger(__name__)
 

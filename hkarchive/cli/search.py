@@ -12,10 +12,10 @@ from dataclasses import asdict, astuple, fields
 
 import click
 
-from crawler.cli_common import day_option, db_option, printable, usage_error
-from crawler.lock import crawl_lock
-from pipelines import search as full_text
-from pipelines.archive import open_archive
+from hkarchive.cli.options import day_option, db_option, printable, usage_error
+from newsarchive import search as full_text
+from newsarchive.archive import open_archive
+from newsarchive.lock import crawl_lock
 
 FORMATS = ("table", "json", "csv")
 BOLD = ("\x1b[1m", "\x1b[22m")

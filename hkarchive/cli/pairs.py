@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from crawler.cli_common import db_option, printable, usage_error
-from crawler.lock import crawl_lock
-from pipelines.archive import check_writable, open_archive
-from pipelines.pairs import pair_counts, pair_releases
+from hkarchive.cli.options import db_option, printable, usage_error
+from newsarchive.archive import check_writable, open_archive
+from newsarchive.linking.pairs import pair_counts, pair_releases
+from newsarchive.lock import crawl_lock
 
 WEAK = 0.9
 

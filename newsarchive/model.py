@@ -120,10 +120,11 @@ class NotModified:
 class FetchFailed:
     """A page that could not be archived in this run: not fetched, or fetched but unreadable.
 
-    ``kind`` says how it failed (see crawler/failures.py: ``http``, ``timeout``, ``connection``,
-    ``truncated``, ``oversize``, ``redirect``, ``offsite``, ``robots``, ``fetch``, or ``parse``
-    for a page fetched but quarantined); ``role`` whether it is a listing page or an item's
-    page (``listing`` or ``item``), so that the next run knows how to ask for it again.
+    ``kind`` says how it failed (see crawler/failure_kinds.py: ``http``, ``timeout``,
+    ``connection``, ``truncated``, ``oversize``, ``redirect``, ``offsite``, ``robots``,
+    ``fetch``, or ``parse`` for a page fetched but quarantined); ``role`` whether it is a
+    listing page or an item's page (``listing`` or ``item``), so that the next run knows how
+    to ask for it again.
     """
 
     source: str

@@ -47,8 +47,8 @@ import numpy as np
 import sqlite_utils
 from datasketch import MinHash  # type: ignore[import-untyped]  # datasketch ships no type hints
 
-from crawler.dates import hk_now
-from pipelines.linkqueue import SIGNATURE_DAY, dequeue
+from newsarchive.clock import hk_now
+from newsarchive.linking.queue import SIGNATURE_DAY, dequeue
 
 logger = logging.getLogger(__name__)
 

@@ -14,12 +14,11 @@ from typing import Any
 
 import click
 
-from crawler.cli_common import db_option
-from pipelines.archive import CORRUPT, corrupt_message, storage_fault
+from hkarchive.cli.options import db_option
+from newsarchive.archive import CORRUPT, corrupt_message, storage_fault
 
-DATASETTE_DIR = Path(__file__).resolve().parent / "datasette"
+DATASETTE_DIR = Path(__file__).resolve().parent.parent / "datasette"
 METADATA_FILE = DATASETTE_DIR / "metadata.yaml"
-PLUGINS_DIR = DATASETTE_DIR / "plugins"
 # The name the shipped metadata gives the database; it is renamed after the file served.
 SHIPPED_NAME = "archive"
 SEARCH_TABLE = "articles_search"
@@ -28,7 +27,7 @@ FALLBACK_SEARCH_TABLE = "articles_fts"
 # The most SQLite may allocate in the serving process, all connections together: a query
 # that would need more (a row of many 4 MB values) fails "out of memory" instead of taking the
 # machine's. Reading needs a few MB: searching and faceting 300,000 articles (1.6 GB) works
-# within 8 MB. The plugin (datasette/plugins/hkarchive_views.py) sets the per-query limits.
+# within 8 MB. The plugin (hkarchive/datasette_plugin.py) sets the per-query limits.
 SQLITE_HEAP_LIMIT = 64 * 1024 * 1024
 INSTALL_HINT = (
     'datasette is not installed: pip install "hkarchive[serve]" '
@@ -142,7 +141,7 @@ _ROWID_JOIN = "a.rowid = s.rowid"
 
 
 def load_shipped_metadata() -> dict[str, Any]:
-    """The metadata shipped with the package (crawler/datasette/metadata.yaml)."""
+    """The metadata shipped with the package (hkarchive/datasette/metadata.yaml)."""
     from datasette.utils import parse_metadata
 
     data: dict[str, Any] = parse_metadata(METADATA_FILE.read_text(encoding="utf-8"))
@@ -186,13 +185,18 @@ def make_datasette(archive: Archive, allow_sql: bool) -> Any:
     """A Datasette instance serving the archive read-only with the project's metadata."""
     from datasette.app import Datasette  # type: ignore[import-untyped]
 
+    # Where rich is installed, datasette prints every failed query's traceback with its local
+    # variables to standard output (a visitor's refused SQL included), and in-process it
+    # fails outright, outside an except block. The error page says what went wrong already.
+    # (Imported after datasette.app, which loads datasette's plugins, this project's among
+    # them, in their order.)
+    setattr(importlib.import_module("datasette.handle_exception"), "rich", None)  # noqa: B010
     static = [("media", str(archive.media_dir))] if archive.media_dir else []
     # Datasette opens a file that is not --immutable with mode=ro: it cannot write, and it sees
     # what a crawl commits meanwhile (immutable would assume the file never changes).
     return Datasette(
         files=[str(archive.path)],
         metadata=build_metadata(archive, load_shipped_metadata()),
-        plugins_dir=str(PLUGINS_DIR),
         static_mounts=static,
         settings={"default_allow_sql": allow_sql},
     )

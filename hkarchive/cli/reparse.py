@@ -19,14 +19,12 @@ import click
 import sqlite_utils
 from scrapy.http import TextResponse
 
-from crawler.cli_common import db_option, usage_error
-from crawler.dates import hk_now
 from crawler.extract import ExtractionError
-from crawler.extract.dispatch import extract_items, known_sources
-from crawler.items import Article
-from crawler.lock import crawl_lock
-from crawler.rawarchive import CaptureError, archive_dir, read_capture
-from pipelines.archive import (
+from crawler.extract.dispatch import extract_items
+from crawler.middlewares.rawcapture import CaptureError, archive_dir, read_capture
+from crawler.sources import known_sources
+from hkarchive.cli.options import db_option, usage_error
+from newsarchive.archive import (
     CORRUPT,
     check_writable,
     finish_run,
@@ -37,6 +35,9 @@ from pipelines.archive import (
     upsert_article,
     write_transaction,
 )
+from newsarchive.clock import hk_now
+from newsarchive.lock import crawl_lock
+from newsarchive.model import Article
 from pipelines.normalize import normalize_article
 from pipelines.validate import problems
 
@@ -183,7 +184,7 @@ def run_reparse(
 def _link(db: sqlite_utils.Database, report: ReparseReport) -> None:
     """Link the changed items (and any other queued) into stories and translation pairs, as a
     crawl's end does."""
-    from pipelines.links import link_queued
+    from newsarchive.linking.steps import link_queued
 
     for message, exc in link_queued(db).failures:
         if storage_fault(exc):

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from crawler.cli_common import db_option, printable, usage_error
-from pipelines.archive import open_archive
+from hkarchive.cli.options import db_option, printable, usage_error
+from newsarchive.archive import open_archive
 
 
 @dataclass(frozen=True)

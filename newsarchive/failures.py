@@ -6,8 +6,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from crawler.items import FetchFailed
-from pipelines.archive import write_transaction
+from newsarchive.archive import write_transaction
+from newsarchive.model import FetchFailed
 
 if TYPE_CHECKING:
     import sqlite_utils

@@ -21,9 +21,9 @@ from typing import Any, BinaryIO, Protocol
 import click
 import sqlite_utils
 
-from crawler.cli_common import day_option, db_option, usage_error
-from crawler.extract.dispatch import known_sources
-from pipelines.archive import open_archive
+from crawler.sources import known_sources
+from hkarchive.cli.options import day_option, db_option, usage_error
+from newsarchive.archive import open_archive
 
 FORMATS = ("jsonl", "csv")
 BATCH = 500

@@ -101,7 +101,8 @@ def _v2_image_files_and_body_hash(db: sqlite_utils.Database) -> None:
 
 def _v3_stories(db: sqlite_utils.Database) -> None:
     # Signatures are kept so that linking new items never re-reads old bodies; the band keys
-    # are the LSH index, looked up by (band, key) within a window of days (pipelines/stories.py).
+    # are the LSH index, looked up by (band, key) within a window of days
+    # (newsarchive/linking/stories.py).
     db.table("article_minhash").create(
         {"article_id": str, "body_hash": str, "day": str, "params": str, "signature": bytes},
         pk="article_id",
@@ -237,7 +238,7 @@ def _v7_search_index(db: sqlite_utils.Database) -> None:
     # articles_fts finds no Chinese word inside a sentence; articles_search (beside it) holds a
     # Chinese-aware form of every title and body. v9 builds it from the rows already archived,
     # with the keys it introduced.
-    from pipelines.search import create_search_table  # here: only this migration needs it
+    from newsarchive.search import create_search_table  # here: only this migration needs it
 
     create_search_table(db)
 
@@ -246,7 +247,7 @@ def _v8_failures(db: sqlite_utils.Database) -> None:
     # Pages a run could not archive, one row per URL: not fetched after the run's retries, or
     # fetched and quarantined (kind 'parse') because it could not be extracted or validated.
     # Later runs of the source ask for them again until `attempts` reaches a cap; archiving
-    # the page deletes its row (pipelines/failures.py).
+    # the page deletes its row (newsarchive/failures.py).
     db.table("failures").create(
         {
             "url": str,
@@ -272,8 +273,8 @@ _SLOW_REINDEX = 20_000  # articles: more take long enough to say so
 
 def _v9_search_by_date(db: sqlite_utils.Database) -> None:
     # articles_search is keyed by minute of publication (articles.search_key), so that newest
-    # first is FTS5's own order and stops at the first page of hits (pipelines/search.py).
-    from pipelines.search import reindex  # here, not above: only this migration needs it
+    # first is FTS5's own order and stops at the first page of hits (newsarchive/search.py).
+    from newsarchive.search import reindex  # here, not above: only this migration needs it
 
     count = int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
     if count > _SLOW_REINDEX:
@@ -304,11 +305,12 @@ END"""
 
 
 def _v10_link_queue(db: sqlite_utils.Database) -> None:
-    # Items stored and not yet linked into stories or pairs, per step (pipelines/linkqueue.py).
+    # Items stored and not yet linked into stories or pairs, per step
+    # (newsarchive/linking/queue.py).
     # Before it, a killed crawl's items were found again by the run that stored them last, and
     # a later finished run touching an item lost it. Queued here: the items of runs left
     # running, and any item whose story signature is missing or stale (never linked).
-    from pipelines.linkqueue import NEVER_LINKED_SQL, STEPS
+    from newsarchive.linking.queue import NEVER_LINKED_SQL, STEPS
 
     db.execute(
         """CREATE TABLE link_queue (

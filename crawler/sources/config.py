@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from crawler.dates import FIRST_DAY, LAST_DAY
 
-SOURCES_DIR = Path(__file__).resolve().parent / "sources"
+SOURCES_DIR = Path(__file__).resolve().parent
 KINDS = ("wordpress", "html")
 LANGS = ("en", "zh")
 SELECTOR_FIELDS = ("title", "date", "body", "category", "images")

@@ -1,8 +1,10 @@
-"""Datasette plugin for the archive: readable bodies, photo thumbnails, year and month facets."""
+"""Datasette plugin for the archive: readable bodies, photo thumbnails, year and month facets.
+
+Registered as an entry point (``[project.entry-points.datasette]`` in pyproject.toml), so
+datasette loads it wherever hkarchive is installed: `hkarchive serve` and plain `datasette`."""
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 import weakref
 from collections.abc import Callable
@@ -20,6 +22,8 @@ from datasette.utils import (  # type: ignore[import-untyped]
 )
 from datasette.utils.asgi import Response  # type: ignore[import-untyped]
 from markupsafe import Markup
+
+from newsarchive.search import fts_query
 
 Hook = TypeVar("Hook", bound=Callable[..., Any])
 
@@ -111,27 +115,14 @@ def _phrase(query: str) -> str:
     return '"' + query.replace('"', '""') + '"'
 
 
-def _query_parser() -> Callable[[str], str] | None:
-    # The archive's own query syntax (pipelines.search): longer Chinese words, AND/OR/NOT.
-    try:
-        module = importlib.import_module("pipelines.search")
-    except ImportError:
-        return None
-    parser: Callable[[str], str] | None = getattr(module, "fts_query", None)
-    return parser
-
-
 def fts_match(query: str | None) -> str:
     """The FTS5 expression for a search as the archive reads it; the phrase when it cannot."""
     if not query or not query.strip():
         return '""'
-    parser = _query_parser()
-    if parser is not None:
-        try:
-            return parser(query)
-        except ValueError:
-            pass  # a malformed query is searched for as typed, like the search box does
-    return _phrase(query)
+    try:
+        return fts_query(query)  # the archive's own syntax: longer Chinese words, AND/OR/NOT
+    except ValueError:
+        return _phrase(query)  # a malformed query is searched for as typed, as the box does
 
 
 # What one query may take, whoever wrote it (hkarchive serve --allow-sql lets visitors write

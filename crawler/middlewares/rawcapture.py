@@ -30,10 +30,10 @@ from warcio.statusandheaders import StatusAndHeaders  # type: ignore[import-unty
 from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
 from crawler import __version__
-from crawler.charset import with_page_encoding
-from crawler.dates import hk_now
 from crawler.faults import stop_on_fault, stopped
-from pipelines.archive import BUSY_TIMEOUT, ArchiveError, open_archive, write_transaction
+from crawler.middlewares.charset import with_page_encoding
+from newsarchive.archive import BUSY_TIMEOUT, ArchiveError, open_archive, write_transaction
+from newsarchive.clock import hk_now
 
 if TYPE_CHECKING:
     from typing import Self

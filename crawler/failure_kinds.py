@@ -18,7 +18,7 @@ from twisted.internet.defer import CancelledError
 from twisted.internet.error import ConnectError, ConnectionDone, ConnectionLost, TimeoutError
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
-from crawler.items import FetchFailed
+from newsarchive.model import FetchFailed
 
 if TYPE_CHECKING:
     from scrapy.http import Request

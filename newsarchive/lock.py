@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from crawler.dates import hk_now
+from newsarchive.clock import hk_now
 
 # sysexits.h EX_TEMPFAIL, "try again later": a crawl refused because another one is running
 # did nothing wrong, and a scheduler can tell it from a failure (systemd: SuccessExitStatus=75).

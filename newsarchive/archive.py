@@ -18,10 +18,10 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from crawler.items import MEDIA_FIELDS, Article, ListingRead
-from pipelines.linkqueue import queue_links
-from pipelines.schema import migrate
-from pipelines.search import index_article, search_key
+from newsarchive.linking.queue import queue_links
+from newsarchive.model import MEDIA_FIELDS, Article, ListingRead
+from newsarchive.schema import migrate
+from newsarchive.search import index_article, search_key
 
 Outcome = Literal["new", "updated", "unchanged"]
 
@@ -508,7 +508,7 @@ def mark_interrupted(db: sqlite_utils.Database, pid: int) -> list[int]:
 
     Called by a crawl holding the archive's lock, so any other process's running row is a
     crawl that was killed. Its items were stored one transaction each, and queued for linking
-    with them (pipelines/linkqueue.py): whichever run links next links them.
+    with them (newsarchive/linking/queue.py): whichever run links next links them.
     """
     with write_transaction(db):
         runs = [

@@ -69,7 +69,7 @@ def waiting(
     return found
 
 
-# The day an item's story signature is filed under (pipelines/stories.py).
+# The day an item's story signature is filed under (newsarchive/linking/stories.py).
 SIGNATURE_DAY = "substr(coalesce(a.published_at, a.first_seen_at), 1, 10)"
 
 # An item's story signature is current when its article_minhash row was computed from its body,

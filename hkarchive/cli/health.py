@@ -1,6 +1,6 @@
 """`hkarchive runs` and `hkarchive check`: what recent crawls did, and whether the archive is well.
 
-The checks themselves are pure functions in pipelines/health.py; these commands format them.
+The checks themselves are pure functions in newsarchive/health.py; these commands format them.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from datetime import datetime
 
 import click
 
-from crawler.cli_common import FloatRange, db_option
-from crawler.dates import hk_now
-from crawler.lock import ArchiveLock, LockError
-from pipelines.archive import ArchiveCorrupt, corrupt_message, open_archive
-from pipelines.health import Run, check_archive, known_sources, quick_check, recent_runs
+from hkarchive.cli.options import FloatRange, db_option
+from newsarchive.archive import ArchiveCorrupt, corrupt_message, open_archive
+from newsarchive.clock import hk_now
+from newsarchive.health import Run, archived_sources, check_archive, quick_check, recent_runs
+from newsarchive.lock import ArchiveLock, LockError
 
 RUN_COLUMNS = (
     "id",
@@ -188,7 +188,7 @@ def check(silent_days: int, coverage_drop: float, db_path: str) -> None:
             coverage_drop=coverage_drop,
             running_pids=running_pids(db_path),
         )
-        sources = known_sources(db)
+        sources = archived_sources(db)
         last = db.execute("SELECT max(id), max(started_at) FROM crawl_runs").fetchone()
     for problem in problems:
         click.echo(str(problem), err=True)
