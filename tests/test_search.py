@@ -15,7 +15,6 @@ import sqlite_utils
 
 from hkarchive.cli import cli, main
 from hkarchive.cli.search import search as search_command
-from newsarchive import search as search_module
 from newsarchive.archive import article_row, open_archive, upsert_article
 from newsarchive.model import Article
 from newsarchive.schema import MIGRATIONS, migrate, schema_version
@@ -31,6 +30,7 @@ from newsarchive.search import (
     search_key,
     token_spans,
 )
+from newsarchive.search import find as search_module
 from pipelines.normalize import normalize_article
 from tests.conftest import FIXTURES
 
