@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.sitegen import Corpus, load_corpus
-from newsarchive.archive import open_archive, upsert_article
+from newsarchive.archive import open_archive
+from newsarchive.articles import upsert_article
 from newsarchive.model import Article
 from newsarchive.search import search
 from pipelines.normalize import normalize_article

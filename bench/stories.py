@@ -23,7 +23,8 @@ from typing import Any
 
 import sqlite_utils
 
-from newsarchive.archive import open_archive, upsert_article
+from newsarchive.archive import open_archive
+from newsarchive.articles import upsert_article
 from newsarchive.linking.stories import LinkReport, link_stories
 from newsarchive.model import Article
 from pipelines.normalize import normalize_article

@@ -19,13 +19,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
-from newsarchive.archive import (
-    CORRUPT,
-    corrupt_message,
-    disk_full_message,
-    fault_reason,
-    storage_fault,
-)
+from newsarchive.db import CORRUPT, corrupt_message, disk_full_message, fault_reason, storage_fault
 
 if TYPE_CHECKING:
     from typing import Self

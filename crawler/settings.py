@@ -93,7 +93,7 @@ MEDIA_ALLOW_REDIRECTS = True
 # Set by the CLI when it holds the archive's lock for the process; else the store takes it.
 HKARCHIVE_LOCK_HELD = False
 # Seconds a write waits for another connection's write lock before waiting again; after 20
-# such waits (10 minutes) it gives up (newsarchive/archive.py). Tests shorten it.
+# such waits (10 minutes) it gives up (newsarchive/db.py). Tests shorten it.
 HKARCHIVE_BUSY_TIMEOUT = 30.0
 # Release pages are extracted in this many worker processes beside the crawl, which then
 # fetches and stores on one core while they parse on another (0: in the crawl's process).

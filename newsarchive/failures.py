@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from newsarchive.archive import write_transaction
+from newsarchive.db import write_transaction
 from newsarchive.model import FetchFailed
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
-from newsarchive.archive import CORRUPT, fault_reason, storage_fault
+from newsarchive.db import CORRUPT, fault_reason, storage_fault
 from newsarchive.linking.queue import never_linked, waiting
 from newsarchive.model import Article
 

@@ -16,7 +16,7 @@ from scrapy.pipelines.files import FilesPipeline, FilesStoreProtocol, FSFilesSto
 
 from crawler.faults import stop_on_fault, stopped
 from crawler.middlewares.rawcapture import SKIP_META, archive_dir
-from newsarchive.archive import DISK_FULL, storage_fault
+from newsarchive.db import DISK_FULL, storage_fault
 from newsarchive.model import Article, Attachment, Photo
 
 if TYPE_CHECKING:

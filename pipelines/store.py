@@ -13,7 +13,10 @@ from scrapy.exceptions import CloseSpider
 
 from crawler.faults import crawl_fault, stop_on_fault, stopped
 from crawler.seen import crawl_clock
-from newsarchive.archive import (
+from newsarchive.archive import open_archive
+from newsarchive.articles import touch_article, upsert_article
+from newsarchive.clock import hk_now
+from newsarchive.db import (
     CORRUPT,
     DISK_FULL,
     ArchiveBusy,
@@ -21,22 +24,15 @@ from newsarchive.archive import (
     ArchiveError,
     DiskFull,
     fault_reason,
-    finish_run,
-    mark_interrupted,
-    open_archive,
-    record_listing,
-    start_run,
     storage_fault,
-    touch_article,
-    upsert_article,
     write_transaction,
 )
-from newsarchive.clock import hk_now
 from newsarchive.failures import clear_failure, record_failure
 from newsarchive.health import CoverageTally, run_health_values
 from newsarchive.linking.queue import has_queued
 from newsarchive.lock import ArchiveLock, LockError, LockHeld
 from newsarchive.model import Article, FetchFailed, ListingRead, NotModified
+from newsarchive.runs import finish_run, mark_interrupted, record_listing, start_run
 from pipelines.validate import InvalidItem
 
 if TYPE_CHECKING:

@@ -10,14 +10,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from newsarchive import archive
-from newsarchive.archive import (
-    ArchiveError,
-    next_visit,
-    open_archive,
-    touch_article,
-    upsert_article,
-)
+from newsarchive import articles, runs
+from newsarchive import db as db_module
+from newsarchive.archive import open_archive
+from newsarchive.articles import next_visit, touch_article, upsert_article
+from newsarchive.db import ArchiveError
 from newsarchive.model import Article, Link, Photo
 from newsarchive.schema import MIGRATIONS, migrate, schema_version
 from pipelines.normalize import normalize_article
@@ -211,7 +208,7 @@ def test_failure_inside_an_upsert_leaves_nothing(
     def explode(*args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(archive, "_replace_children", explode)
+    monkeypatch.setattr(articles, "_replace_children", explode)
     with pytest.raises(RuntimeError):
         upsert_article(db, make_article(), seen_at="2026-01-01T00:00:00+08:00", run_id=1)
     assert db.table("articles").count == 0
@@ -254,7 +251,7 @@ def test_a_write_waits_for_a_lock_held_longer_than_the_busy_timeout(
     release.start()
     try:
         # Each reads before it writes: a deferred transaction would fail at once.
-        run_id = archive.start_run(db, "govhk", {}, "2026-01-01T00:00:00+08:00")
+        run_id = runs.start_run(db, "govhk", {}, "2026-01-01T00:00:00+08:00")
         outcome = upsert_article(db, make_article(), seen_at="2026-01-01T00:00:00+08:00",
                                  run_id=run_id)  # fmt: skip
     finally:
@@ -271,12 +268,12 @@ def test_a_write_gives_up_after_its_attempts_and_writes_nothing(db_path: Path) -
     holder = hold_write_lock(db_path)
     started = time.monotonic()
     try:
-        with pytest.raises(archive.ArchiveBusy, match="locked by another writer: gave up"):
+        with pytest.raises(db_module.ArchiveBusy, match="locked by another writer: gave up"):
             upsert_article(db, make_article(), seen_at="2026-01-01T00:00:00+08:00", run_id=1)
     finally:
         holder.rollback()
         holder.close()
     # It waited its busy timeout once per attempt before giving up (a generous upper bound).
-    assert 0.01 * archive.WRITE_ATTEMPTS <= time.monotonic() - started < 30
+    assert 0.01 * db_module.WRITE_ATTEMPTS <= time.monotonic() - started < 30
     assert not db.conn.in_transaction
     assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 0

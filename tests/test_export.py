@@ -15,7 +15,8 @@ from click.testing import CliRunner, Result
 
 from hkarchive.cli import export as cli_export
 from hkarchive.cli.export import CSV_COLUMNS, export
-from newsarchive.archive import open_archive, upsert_article
+from newsarchive.archive import open_archive
+from newsarchive.articles import upsert_article
 from newsarchive.linking.pairs import pair_releases
 from tests.test_pairs import INNOHK_EN, INNOHK_ZH, SEEN, TWINS, _releases
 

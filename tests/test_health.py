@@ -17,8 +17,9 @@ from click.testing import CliRunner
 
 from hkarchive.cli.health import check, format_duration, runs
 from hkarchive.mirror import MirrorServer
-from newsarchive.archive import ArchiveError, open_archive
+from newsarchive.archive import open_archive
 from newsarchive.clock import HKT
+from newsarchive.db import ArchiveError
 from newsarchive.health import (
     CoverageTally,
     Problem,

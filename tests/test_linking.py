@@ -4,6 +4,7 @@ whichever runs were killed, and `hkarchive check` reports any item left unlinked
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ import sqlite_utils
 from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
-from newsarchive.archive import open_archive, upsert_article
+from newsarchive.archive import open_archive
+from newsarchive.articles import upsert_article
 from newsarchive.health import check_archive, unlinked_items
 from newsarchive.linking import steps as links_module
 from newsarchive.linking.queue import never_linked, queued, waiting
@@ -210,3 +212,25 @@ def test_upgrading_queues_the_items_of_killed_runs_and_items_never_linked(path: 
     found = old.execute("SELECT article_id, step, run_id FROM link_queue ORDER BY 1, 2").fetchall()
     assert found == [("cairs:2", "pairs", 2), ("cairs:2", "stories", 2)]
     old.close()
+
+
+def test_linking_waits_for_another_writer_as_every_write_does(path: Path) -> None:
+    # Stories and pairs took the write lock with a no-op write inside a deferred transaction:
+    # they gave up after one busy timeout, and a crawl's linking failed with "database is
+    # locked" whenever another program held the archive longer than that.
+    db = open_archive(path, busy_timeout=0.1)
+    upsert_article(db, fixture_article("P2022052500588"), seen_at=SEEN, run_id=None)
+    upsert_article(db, cairs_innohk(), seen_at=SEEN, run_id=None)
+    holder = sqlite3.connect(path, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.6, holder.rollback)  # six busy timeouts later
+    release.start()
+    try:
+        linked = link_queued(db)
+    finally:
+        release.join()
+        holder.close()
+    assert linked.failures == []
+    assert links(db)["cairs:en/36"]["linked_to"] == GOVHK_INNOHK
+    assert queued(db, "stories") == queued(db, "pairs") == []
+    db.close()

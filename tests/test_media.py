@@ -22,7 +22,7 @@ from twisted.python.failure import Failure
 
 from crawler.middlewares.rawcapture import SKIP_META
 from hkarchive.mirror import MirrorServer
-from newsarchive import archive
+from newsarchive import articles
 from newsarchive.model import Attachment, NotModified, Photo
 from pipelines.media import MediaPipeline
 from tests.conftest import FIXTURES, REPO_ROOT
@@ -194,8 +194,8 @@ def test_crawl_downloads_photos_and_attachments_once(
 
 
 @pytest.mark.skipif(
-    "local_path" not in archive._CHILDREN["images"][1],
-    reason="StorePipeline does not write the media columns yet (newsarchive/archive.py _CHILDREN)",
+    "local_path" not in articles._CHILDREN["images"][1],
+    reason="StorePipeline does not write the media columns yet (newsarchive/articles.py _CHILDREN)",
 )
 def test_downloaded_files_are_stored_in_the_archive(
     media_mirror: MirrorServer, tmp_path: Path

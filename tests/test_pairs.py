@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from crawler.extract.govhk import extract_release
 from hkarchive.cli.pairs import pairs
-from newsarchive.archive import open_archive, upsert_article
+from newsarchive.archive import open_archive
+from newsarchive.articles import upsert_article
 from newsarchive.linking import pairs as pairing
 from newsarchive.linking.pairs import (
     THRESHOLD,

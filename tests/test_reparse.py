@@ -26,7 +26,8 @@ from crawler.middlewares.rawcapture import WarcFile
 from crawler.sources import known_sources
 from crawler.sources.config import load_sources
 from hkarchive.cli.reparse import reparse
-from newsarchive.archive import keep_media_files, open_archive, upsert_article
+from newsarchive.archive import open_archive
+from newsarchive.articles import keep_media_files, upsert_article
 from newsarchive.clock import HKT
 from newsarchive.lock import LockHeld
 from newsarchive.model import Photo

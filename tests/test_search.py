@@ -15,7 +15,8 @@ import sqlite_utils
 
 from hkarchive.cli import cli, main
 from hkarchive.cli.search import search as search_command
-from newsarchive.archive import article_row, open_archive, upsert_article
+from newsarchive.archive import open_archive
+from newsarchive.articles import article_row, upsert_article
 from newsarchive.model import Article
 from newsarchive.schema import MIGRATIONS, migrate, schema_version
 from newsarchive.search import (

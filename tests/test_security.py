@@ -25,7 +25,8 @@ from crawler.extract.dispatch import extract_items
 from crawler.extract.sanitize import sanitize_html
 from hkarchive.cli import main
 from hkarchive.cli.options import printable
-from newsarchive.archive import open_archive, upsert_article
+from newsarchive.archive import open_archive
+from newsarchive.articles import upsert_article
 from newsarchive.model import Article
 from pipelines.normalize import normalize_article
 from pipelines.validate import problems
@@ -148,20 +149,20 @@ REVIEWED_SQL_INTERPOLATIONS = {
     ("hkarchive/datasette_plugin.py", "size + 1"): "datasette's facet size, int",
     ("crawler/seen.py", "', '.join('?' * len(langs))"): "one ? per language",
     ("crawler/seen.py", "marks"): "one ? per id or URL",
-    ("newsarchive/archive.py", "', '.join(MEDIA_FIELDS)"): "column names, a constant",
-    ("newsarchive/archive.py", "marks"): "one ? per run id",
-    ("newsarchive/archive.py", "', '.join(columns)"): "article_row() keys, fixed names",
-    ("newsarchive/archive.py", "', '.join('?' * len(columns))"): "one ? per column",
-    ("newsarchive/archive.py", "', '.join('?' * (len(columns) + 2))"): "one ? per column",
-    ("newsarchive/archive.py", "assignments"): "'<name> = ?' for fixed column names",
-    ("newsarchive/archive.py", "names"): "column names of the _CHILDREN constant",
-    ("newsarchive/archive.py", "updates"): "'<name> = excluded.<name>', fixed names",
-    ("newsarchive/archive.py", "table"): "a key of the _CHILDREN constant",
+    ("newsarchive/articles.py", "', '.join(MEDIA_FIELDS)"): "column names, a constant",
+    ("newsarchive/runs.py", "marks"): "one ? per run id",
+    ("newsarchive/articles.py", "', '.join(columns)"): "article_row() keys, fixed names",
+    ("newsarchive/articles.py", "', '.join('?' * len(columns))"): "one ? per column",
+    ("newsarchive/articles.py", "', '.join('?' * (len(columns) + 2))"): "one ? per column",
+    ("newsarchive/articles.py", "assignments"): "'<name> = ?' for fixed column names",
+    ("newsarchive/articles.py", "names"): "column names of the _CHILDREN constant",
+    ("newsarchive/articles.py", "updates"): "'<name> = excluded.<name>', fixed names",
+    ("newsarchive/articles.py", "table"): "a key of the _CHILDREN constant",
     ("newsarchive/health.py", "_RUN_COLUMNS"): "column names, a constant",
     ("newsarchive/health.py", "where"): "'' or 'WHERE spider = ?'",
     ("newsarchive/linking/pairs.py", "', '.join(_PAIR_COLUMNS)"): "column names, a constant",
-    ("newsarchive/linking/pairs.py", "_marks(chunk)"): "one ? per id",
-    ("newsarchive/linking/pairs.py", "_marks(wanted)"): "one ? per id",
+    ("newsarchive/linking/pairs.py", "placeholders(chunk)"): "one ? per id",
+    ("newsarchive/linking/pairs.py", "placeholders(wanted)"): "one ? per id",
     ("newsarchive/linking/pairs.py", "format:marks"): "one ? per id",
     ("newsarchive/linking/pairs.py", "marks"): "one ? per id",
     ("newsarchive/schema.py", "current + 1"): "the migration number, an int formatted :d",
@@ -180,12 +181,13 @@ REVIEWED_SQL_INTERPOLATIONS = {
     ("newsarchive/health.py", "', '.join('?' * len(pids))"): "one ? per running crawl's pid",
     ("newsarchive/linking/queue.py", "SIGNATURE_DAY"): "a fixed SQL expression, a constant",
     ("newsarchive/linking/queue.py", "marks"): "one ? per run id",
-    ("newsarchive/linking/stories.py", "_placeholders(chunk)"): "one ? per id",
+    ("newsarchive/linking/queue.py", "placeholders(chunk)"): "one ? per id",
+    ("newsarchive/linking/stories.py", "placeholders(chunk)"): "one ? per id",
     ("newsarchive/linking/stories.py", "columns"): (
         "column names of _LINK_COLUMNS or _STORY_COLUMNS"
     ),
-    ("newsarchive/linking/stories.py", "format:_placeholders(chunk)"): "one ? per id",
-    ("newsarchive/linking/stories.py", "format:_placeholders(ids)"): "one ? per id",
+    ("newsarchive/linking/stories.py", "format:placeholders(chunk)"): "one ? per id",
+    ("newsarchive/linking/stories.py", "format:placeholders(ids)"): "one ? per id",
 }
 _SQL_TEXT = re.compile(
     r"(?i:\bselect\b.*\bfrom\b|\binsert into\b|\bdelete from\b|\bupdate \S+ set\b|\bpragma\b"

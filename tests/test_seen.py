@@ -14,8 +14,10 @@ import pytest
 import sqlite_utils
 
 from crawler.seen import Seen, SeenState
-from newsarchive.archive import finish_run, open_archive, record_listing, start_run, upsert_article
+from newsarchive.archive import open_archive
+from newsarchive.articles import upsert_article
 from newsarchive.model import ListingRead
+from newsarchive.runs import finish_run, record_listing, start_run
 from newsarchive.urls import govhk_index_url
 from tests.test_archive import make_article
 

@@ -21,7 +21,8 @@ from scrapy.utils.test import get_crawler
 
 from hkarchive.cli import main
 from hkarchive.mirror import MirrorServer
-from newsarchive.archive import open_archive, upsert_article
+from newsarchive.archive import open_archive
+from newsarchive.articles import upsert_article
 from newsarchive.clock import HKT
 from newsarchive.linking import stories
 from newsarchive.linking.stories import (

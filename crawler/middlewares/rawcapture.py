@@ -32,8 +32,9 @@ from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 from crawler import __version__
 from crawler.faults import stop_on_fault, stopped
 from crawler.middlewares.charset import with_page_encoding
-from newsarchive.archive import BUSY_TIMEOUT, ArchiveError, open_archive, write_transaction
+from newsarchive.archive import open_archive
 from newsarchive.clock import hk_now
+from newsarchive.db import BUSY_TIMEOUT, ArchiveError, write_transaction
 
 if TYPE_CHECKING:
     from typing import Self

@@ -26,16 +26,8 @@ from crawler.sources import earliest, known_sources
 from crawler.sources.config import SourceConfigError
 from hkarchive.cli import export, health, history, pairs, reparse, search, serve
 from hkarchive.cli.options import day_option, db_option, one_line, printable, usage_error
-from newsarchive.archive import (
-    CORRUPT,
-    ArchiveCorrupt,
-    ArchiveError,
-    DiskFull,
-    check_creatable,
-    check_writable,
-    fault_error,
-    open_archive,
-)
+from newsarchive.archive import check_creatable, check_writable, open_archive
+from newsarchive.db import CORRUPT, ArchiveCorrupt, ArchiveError, DiskFull, fault_error
 from newsarchive.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

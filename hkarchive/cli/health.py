@@ -12,8 +12,9 @@ from datetime import datetime
 import click
 
 from hkarchive.cli.options import FloatRange, db_option
-from newsarchive.archive import ArchiveCorrupt, corrupt_message, open_archive
+from newsarchive.archive import open_archive
 from newsarchive.clock import hk_now
+from newsarchive.db import ArchiveCorrupt, corrupt_message
 from newsarchive.health import Run, archived_sources, check_archive, quick_check, recent_runs
 from newsarchive.lock import ArchiveLock, LockError
 

@@ -24,20 +24,13 @@ from crawler.extract.dispatch import extract_items
 from crawler.middlewares.rawcapture import CaptureError, archive_dir, read_capture
 from crawler.sources import known_sources
 from hkarchive.cli.options import db_option, usage_error
-from newsarchive.archive import (
-    CORRUPT,
-    check_writable,
-    finish_run,
-    mark_interrupted,
-    open_archive,
-    start_run,
-    storage_fault,
-    upsert_article,
-    write_transaction,
-)
+from newsarchive.archive import check_writable, open_archive
+from newsarchive.articles import upsert_article
 from newsarchive.clock import hk_now
+from newsarchive.db import CORRUPT, storage_fault, write_transaction
 from newsarchive.lock import crawl_lock
 from newsarchive.model import Article
+from newsarchive.runs import finish_run, mark_interrupted, start_run
 from pipelines.normalize import normalize_article
 from pipelines.validate import problems
 

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from hkarchive.cli.options import db_option
-from newsarchive.archive import CORRUPT, corrupt_message, storage_fault
+from newsarchive.db import CORRUPT, corrupt_message, storage_fault
 
 DATASETTE_DIR = Path(__file__).resolve().parent.parent / "datasette"
 METADATA_FILE = DATASETTE_DIR / "metadata.yaml"

@@ -52,19 +52,19 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
 from newsarchive.clock import hk_now
+from newsarchive.db import BATCH, chunks, placeholders, write_transaction
 from newsarchive.linking.queue import dequeue
 from newsarchive.urls import release_ref
 
 logger = logging.getLogger(__name__)
 
 THRESHOLD = 0.8
-_BATCH = 500
 
 # Weights of evidence, in natural log-odds; see the module docstring for what each one means.
 BARE_DAY = -2.0
@@ -438,23 +438,6 @@ class _Tally:
 
 Slot = tuple[str, str]
 
-_T = TypeVar("_T")
-
-
-def _chunks(values: Sequence[_T], size: int = _BATCH) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" for _ in values)
-
-
-def _take_write_lock(db: sqlite_utils.Database) -> None:
-    # A WAL transaction that reads first and writes later fails at once if another process
-    # wrote in between; a no-op write takes the lock first, waiting for it like any write.
-    db.execute("DELETE FROM translation_pairs WHERE 0")
-
 
 def pair_releases(
     db: sqlite_utils.Database, article_ids: Iterable[str] | None = None
@@ -477,12 +460,11 @@ def pair_releases(
         tally.examined = len(ids)
         slots, unslotted = _slots_of(db, ids)
         tally.removed += _unpair(db, unslotted)
-        batches = (list(chunk) for chunk in _chunks(slots))
+        batches = (list(chunk) for chunk in chunks(slots))
     for batch in batches:
         # One transaction per batch: a slot's pairs are replaced at once, and a first pass over
         # a large archive does not hold the write lock throughout.
-        with db.atomic():
-            _take_write_lock(db)
+        with write_transaction(db):
             for source, published_at in batch:
                 _pair_slot(db, source, published_at, tally)
     pairs = int(db.execute("SELECT count(*) FROM translation_pairs").fetchone()[0])
@@ -514,7 +496,7 @@ DELETE FROM translation_pairs WHERE en_id IN (
 
 def _remove_stale(db: sqlite_utils.Database) -> int:
     """Delete pairs whose items no longer share a source and an issue time."""
-    with db.atomic():
+    with write_transaction(db):
         return int(db.execute(_STALE_SQL).rowcount)
 
 
@@ -533,7 +515,7 @@ LIMIT ?
 def _all_slots(db: sqlite_utils.Database) -> Iterator[list[Slot]]:
     last: Slot = ("", "")
     while True:
-        rows = db.execute(_SLOTS_SQL, [*last, _BATCH]).fetchall()
+        rows = db.execute(_SLOTS_SQL, [*last, BATCH]).fetchall()
         if not rows:
             return
         batch = [(str(source), str(published_at)) for source, published_at in rows]
@@ -544,8 +526,8 @@ def _all_slots(db: sqlite_utils.Database) -> Iterator[list[Slot]]:
 def _slots_of(db: sqlite_utils.Database, ids: Sequence[str]) -> tuple[list[Slot], list[str]]:
     """The issue times of the items and of their present twins; the items that have none."""
     partners: set[str] = set()
-    for chunk in _chunks(ids):
-        marks = _marks(chunk)
+    for chunk in chunks(ids):
+        marks = placeholders(chunk)
         sql = (
             "SELECT en_id, zh_id FROM translation_pairs "
             f"WHERE en_id IN ({marks}) OR zh_id IN ({marks})"
@@ -555,8 +537,8 @@ def _slots_of(db: sqlite_utils.Database, ids: Sequence[str]) -> tuple[list[Slot]
     slots: set[Slot] = set()
     unslotted: list[str] = []
     everyone = sorted(set(ids) | partners)
-    for chunk in _chunks(everyone):
-        sql = f"SELECT id, source, published_at FROM articles WHERE id IN ({_marks(chunk)})"
+    for chunk in chunks(everyone):
+        sql = f"SELECT id, source, published_at FROM articles WHERE id IN ({placeholders(chunk)})"
         for article_id, source, published_at in db.execute(sql, list(chunk)):
             if published_at:
                 slots.add((source, published_at))
@@ -568,9 +550,9 @@ def _slots_of(db: sqlite_utils.Database, ids: Sequence[str]) -> tuple[list[Slot]
 def _unpair(db: sqlite_utils.Database, ids: Sequence[str]) -> int:
     """Delete the pairs of items that can have none (no issue time)."""
     removed = 0
-    with db.atomic():
-        for chunk in _chunks(ids):
-            marks = _marks(chunk)
+    with write_transaction(db):
+        for chunk in chunks(ids):
+            marks = placeholders(chunk)
             sql = f"DELETE FROM translation_pairs WHERE en_id IN ({marks}) OR zh_id IN ({marks})"
             removed += int(db.execute(sql, [*chunk, *chunk]).rowcount)
     return removed
@@ -630,7 +612,7 @@ def _load_links(db: sqlite_utils.Database, source: str, members: list[_Member]) 
     """Fill in each member's media URLs and the issue times of the archived items it links to."""
     by_id = {m.id: m for m in members}
     ids = list(by_id)
-    marks = _marks(ids)
+    marks = placeholders(ids)
     for article_id, url in db.execute(_MEDIA_SQL.format(marks), ids * 3):
         by_id[article_id].media.append(url)
     targets: dict[str, list[str]] = {}
@@ -642,7 +624,7 @@ def _load_links(db: sqlite_utils.Database, source: str, members: list[_Member]) 
     if not targets:
         return
     wanted = sorted(targets)
-    sql = f"SELECT id, published_at FROM articles WHERE id IN ({_marks(wanted)})"
+    sql = f"SELECT id, published_at FROM articles WHERE id IN ({placeholders(wanted)})"
     for target_id, target_time in db.execute(sql, wanted):
         if target_time:
             for article_id in targets[target_id]:
@@ -656,7 +638,7 @@ def _write_slot(
     tally: _Tally,
 ) -> None:
     """Replace the pairs touching these items with the desired ones, leaving equal rows alone."""
-    marks = _marks(member_ids)
+    marks = placeholders(member_ids)
     sql = (
         f"SELECT {', '.join(_PAIR_COLUMNS)} FROM translation_pairs "
         f"WHERE en_id IN ({marks}) OR zh_id IN ({marks})"

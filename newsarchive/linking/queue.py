@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import sqlite_utils
 
-STEPS = ("stories", "pairs")
+from newsarchive.db import chunks, placeholders, write_transaction
 
-_BATCH = 500
+STEPS = ("stories", "pairs")
 
 
 def queue_links(db: sqlite_utils.Database, article_id: str, *, at: str, run_id: int | None) -> None:
@@ -40,15 +40,14 @@ def has_queued(db: sqlite_utils.Database) -> bool:
 
 def dequeue(db: sqlite_utils.Database, step: str, ids: Sequence[str] | None = None) -> None:
     """Take items a step has linked off its queue (``None``: every item, after a whole pass)."""
-    with db.atomic():
+    with write_transaction(db):
         if ids is None:
             db.execute("DELETE FROM link_queue WHERE step = ?", [step])
             return
-        for start in range(0, len(ids), _BATCH):
-            chunk = list(ids[start : start + _BATCH])
-            marks = ", ".join("?" * len(chunk))
+        for chunk in chunks(ids):
             db.execute(
-                f"DELETE FROM link_queue WHERE step = ? AND article_id IN ({marks})", [step, *chunk]
+                f"DELETE FROM link_queue WHERE step = ? AND article_id IN ({placeholders(chunk)})",
+                [step, *chunk],
             )
 
 

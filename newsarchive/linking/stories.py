@@ -39,15 +39,16 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import sqlite_utils
 from datasketch import MinHash  # type: ignore[import-untyped]  # datasketch ships no type hints
 
 from newsarchive.clock import hk_now
+from newsarchive.db import chunks, placeholders, write_transaction
 from newsarchive.linking.queue import SIGNATURE_DAY, dequeue
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,6 @@ FIRST_SOURCE = "govhk"
 
 _NOT_WORD = re.compile(r"[\W_]+")
 _PRIME = np.uint64(0x100000001B3)
-_BATCH = 500
 _FMIX = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
 
 
@@ -229,8 +229,7 @@ def link_stories(db: sqlite_utils.Database, article_ids: Iterable[str] | None = 
     ids = None if article_ids is None else sorted(set(article_ids))
     examined, signed = _refresh_signatures(db, ids)
     signing_seconds = time.perf_counter() - started
-    with db.atomic():
-        _take_write_lock(db)
+    with write_transaction(db):
         graph = _Graph(db)
         graph.explore(_existing_ids(db, ids))
         written = _write_stories(db, graph)
@@ -252,30 +251,12 @@ def link_stories(db: sqlite_utils.Database, article_ids: Iterable[str] | None = 
     return report
 
 
-_T = TypeVar("_T")
-
-
-def _take_write_lock(db: sqlite_utils.Database) -> None:
-    # A transaction that reads first and writes later fails outright (no waiting) in WAL mode
-    # if another process wrote in between; a no-op write takes the lock first, waiting for it.
-    db.execute("DELETE FROM stories WHERE 0")
-
-
-def _chunks(values: Sequence[_T], size: int = _BATCH) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def _placeholders(values: Sequence[Any]) -> str:
-    return ", ".join("?" for _ in values)
-
-
 def _existing_ids(db: sqlite_utils.Database, ids: list[str] | None) -> list[str]:
     if ids is None:
         return [row[0] for row in db.execute("SELECT id FROM articles ORDER BY id")]
     found: list[str] = []
-    for chunk in _chunks(ids):
-        sql = f"SELECT id FROM articles WHERE id IN ({_placeholders(chunk)})"
+    for chunk in chunks(ids):
+        sql = f"SELECT id FROM articles WHERE id IN ({placeholders(chunk)})"
         found.extend(row[0] for row in db.execute(sql, list(chunk)))
     return sorted(found)
 
@@ -299,15 +280,14 @@ def _refresh_signatures(db: sqlite_utils.Database, ids: list[str] | None) -> tup
         rows = db.execute(_STATE_SQL, [PARAMS]).fetchall()
     else:
         rows = []
-        for chunk in _chunks(ids):
-            sql = f"{_STATE_SQL} WHERE a.id IN ({_placeholders(chunk)})"
+        for chunk in chunks(ids):
+            sql = f"{_STATE_SQL} WHERE a.id IN ({placeholders(chunk)})"
             rows.extend(db.execute(sql, [PARAMS, *chunk]).fetchall())
     stale = [article_id for article_id, outdated in rows if outdated]
-    for batch in _chunks(stale):
+    for batch in chunks(stale):
         # One transaction per batch: a signature and its band keys are always written together,
         # and a long first pass over a large archive does not hold the write lock throughout.
-        with db.atomic():
-            _take_write_lock(db)
+        with write_transaction(db):
             _write_signatures(db, batch)
     return len(rows), len(stale)
 
@@ -315,7 +295,7 @@ def _refresh_signatures(db: sqlite_utils.Database, ids: list[str] | None) -> tup
 def _write_signatures(db: sqlite_utils.Database, ids: Sequence[str]) -> None:
     rows: list[list[Any]] = []
     bands: list[list[Any]] = []
-    found = db.execute(_SIGN_SQL.format(_placeholders(ids)), list(ids)).fetchall()
+    found = db.execute(_SIGN_SQL.format(placeholders(ids)), list(ids)).fetchall()
     for article_id, source, body_hash, day, body_text in found:
         sig = signature(body_text or "")
         rows.append([article_id, body_hash, day, PARAMS, sig])
@@ -423,14 +403,14 @@ class _Graph:
 
     def _load_items(self, ids: set[str]) -> None:
         missing = sorted(ids - self.items.keys())
-        for chunk in _chunks(missing):
-            for row in self.db.execute(_ITEMS_SQL.format(_placeholders(chunk)), list(chunk)):
+        for chunk in chunks(missing):
+            for row in self.db.execute(_ITEMS_SQL.format(placeholders(chunk)), list(chunk)):
                 self.items[row[0]] = _Item(*row)
 
     def _load_shingles(self, ids: set[str]) -> None:
         missing = sorted(ids - self.shingles.keys())
-        for chunk in _chunks(missing):
-            sql = f"SELECT id, body_text FROM articles WHERE id IN ({_placeholders(chunk)})"
+        for chunk in chunks(missing):
+            sql = f"SELECT id, body_text FROM articles WHERE id IN ({placeholders(chunk)})"
             for article_id, body_text in self.db.execute(sql, list(chunk)):
                 self.shingles[article_id] = shingle_set(body_text or "")
 
@@ -581,8 +561,8 @@ def _write_stories(db: sqlite_utils.Database, graph: _Graph) -> dict[str, int]:
 def _old_links(db: sqlite_utils.Database, ids: set[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     columns = ", ".join(_LINK_COLUMNS)
-    for chunk in _chunks(sorted(ids)):
-        sql = f"SELECT {columns} FROM story_links WHERE article_id IN ({_placeholders(chunk)})"
+    for chunk in chunks(sorted(ids)):
+        sql = f"SELECT {columns} FROM story_links WHERE article_id IN ({placeholders(chunk)})"
         for row in db.execute(sql, list(chunk)):
             found[row[0]] = dict(zip(_LINK_COLUMNS, row, strict=True))
     return found
@@ -591,8 +571,8 @@ def _old_links(db: sqlite_utils.Database, ids: set[str]) -> dict[str, dict[str, 
 def _old_stories(db: sqlite_utils.Database, ids: set[int]) -> dict[int, dict[str, Any]]:
     found: dict[int, dict[str, Any]] = {}
     columns = ", ".join(_STORY_COLUMNS)
-    for chunk in _chunks(sorted(ids)):
-        sql = f"SELECT {columns} FROM stories WHERE id IN ({_placeholders(chunk)})"
+    for chunk in chunks(sorted(ids)):
+        sql = f"SELECT {columns} FROM stories WHERE id IN ({placeholders(chunk)})"
         for row in db.execute(sql, list(chunk)):
             found[int(row[0])] = dict(zip(_STORY_COLUMNS, row, strict=True))
     return found

@@ -1,0 +1,245 @@
+"""Articles: storing an item with its media, one transaction each, keeping earlier versions."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import sqlite_utils
+
+from newsarchive.db import write_transaction
+from newsarchive.linking.queue import queue_links
+from newsarchive.model import MEDIA_FIELDS, Article
+from newsarchive.search import index_article, search_key
+
+Outcome = Literal["new", "updated", "unchanged"]
+
+
+_CHILDREN = {
+    "images": (
+        "photos",
+        ("url", "thumbnail_url", "caption", "name", "size_label", "size_bytes", *MEDIA_FIELDS),
+    ),
+    "attachments": ("attachments", ("url", "title", *MEDIA_FIELDS)),
+    "videos": ("videos", ("url", "title")),
+    "related_links": ("related", ("url", "title")),
+}
+
+
+def article_row(article: Article) -> dict[str, Any]:
+    """The articles-table columns of an item (identity and content, no timestamps)."""
+    return {
+        "id": article.id,
+        "source": article.source,
+        "native_id": article.native_id,
+        "url": article.url,
+        "lang": article.lang,
+        "title": article.title,
+        "published_at": article.published_at,
+        "body_text": article.body_text,
+        "body_html": article.body_html,
+        "category": article.category,
+        "content_hash": article.content_hash,
+        "body_hash": article.body_hash,
+        "extraction": json.dumps(article.extraction, sort_keys=True),
+    }
+
+
+# Young items are fetched again at these ages (from first seen) so corrections are caught;
+# after the last one an item is only fetched again when asked (--refresh) or listed anew.
+REVISIT_AFTER = (timedelta(hours=1), timedelta(days=1), timedelta(days=7))
+
+
+def next_visit(first_seen_at: str, now: str) -> str | None:
+    """When an item first seen at first_seen_at is next due for a revisit, or None."""
+    first, current = datetime.fromisoformat(first_seen_at), datetime.fromisoformat(now)
+    for delay in REVISIT_AFTER:
+        if first + delay > current:
+            return (first + delay).isoformat()
+    return None
+
+
+_STATE_SQL = (
+    "SELECT content_hash, first_seen_at, coalesce(visits, 0), title, published_at, body_text, "
+    "coalesce(last_fetched_at, last_seen_at) FROM articles WHERE id = ?"
+)
+
+
+def upsert_article(
+    db: sqlite_utils.Database,
+    article: Article,
+    *,
+    seen_at: str,
+    run_id: int | None,
+    fetched: bool = True,
+) -> Outcome:
+    """Insert or update one article with its media, atomically.
+
+    An article whose content hash is unchanged only has its fetch state moved
+    (``last_seen_at``, validators, next revisit); a changed one first has its previous
+    content saved as a version in ``article_versions``. ``fetched=False`` (a reparse of a
+    stored response) leaves the fetch state alone: nothing was fetched.
+    """
+    row = article_row(article)
+    with write_transaction(db):
+        existing = db.execute(_STATE_SQL, [article.id]).fetchone()
+        first_seen = existing[1] if existing else seen_at
+        state: dict[str, Any] = {}
+        if fetched or existing is None:
+            state = {
+                "last_seen_at": seen_at,
+                "last_fetched_at": seen_at,
+                "last_run_id": run_id,
+                "visits": (existing[2] if existing else 0) + 1,
+                "next_visit_at": next_visit(first_seen, seen_at),
+            }
+            # A page that stops sending validators keeps the last ones it gave.
+            state |= {k: v for k, v in (("etag", article.etag),
+                                        ("last_modified", article.last_modified)) if v}  # fmt: skip
+        if existing is not None and existing[0] == article.content_hash:
+            if state:
+                _update_article(db, article.id, state)
+            _record_media_files(db, article)
+            return "unchanged"
+        if existing is None:
+            # The rowid SQLite would choose, chosen here: the search key is written with the row.
+            rowid, old_key = db.execute(_NEXT_ROWID_SQL).fetchone()[0], None
+            row.update(rowid=rowid, first_seen_at=seen_at, first_run_id=run_id)
+            outcome: Outcome = "new"
+        else:
+            rowid, old_key = db.execute(_KEY_SQL, [article.id]).fetchone()
+            _save_version(db, article.id, existing, run_id)
+            row["last_changed_at"] = seen_at
+            outcome = "updated"
+        # Written with the row, not updated after it: SQLite rewrites a row whole, body and all.
+        row["search_key"] = key = search_key(article.published_at, rowid)
+        _upsert_article(db, row | state)
+        keep_media_files(db, article)
+        _replace_children(db, article)
+        index_article(db, old_key, key, article.title, article.body_text)
+        # With the item, in its transaction: its links are made later, by whichever run links
+        # next, so a crawl killed before linking loses none.
+        queue_links(db, article.id, at=seen_at, run_id=run_id)
+    return outcome
+
+
+_NEXT_ROWID_SQL = "SELECT coalesce(max(rowid), 0) + 1 FROM articles"
+
+
+_KEY_SQL = "SELECT rowid, search_key FROM articles WHERE id = ?"
+
+
+# Plain SQL rather than sqlite-utils' upsert() and update(), which read the schema on every
+# call: a third of the time of storing an item.
+def _upsert_article(db: sqlite_utils.Database, values: dict[str, Any]) -> None:
+    """Insert a row of articles, or update the given columns of the row with its id."""
+    columns = list(values)
+    kept = ("id", "rowid")
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column not in kept)
+    db.execute(
+        f"INSERT INTO articles ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT(id) DO UPDATE SET {updates}",
+        list(values.values()),
+    )
+
+
+def _update_article(db: sqlite_utils.Database, article_id: str, values: dict[str, Any]) -> None:
+    """Set the given columns of one row of articles."""
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    db.execute(f"UPDATE articles SET {assignments} WHERE id = ?", [*values.values(), article_id])
+
+
+def _save_version(
+    db: sqlite_utils.Database, article_id: str, state: tuple[Any, ...], run_id: int | None
+) -> None:
+    content_hash, _, _, title, published_at, body_text, fetched_at = state
+    number = db.execute(
+        "SELECT coalesce(max(version), 0) + 1 FROM article_versions WHERE article_id = ?",
+        [article_id],
+    ).fetchone()[0]
+    db.table("article_versions").insert(
+        {
+            "article_id": article_id,
+            "version": number,
+            "fetched_at": fetched_at,
+            "title": title,
+            "published_at": published_at,
+            "body_text": body_text,
+            "content_hash": content_hash,
+            "run_id": run_id,
+        }
+    )
+
+
+def touch_article(
+    db: sqlite_utils.Database, article_id: str, *, seen_at: str, run_id: int | None
+) -> bool:
+    """Record a revisit the server answered 304 Not Modified; False if the item is unknown."""
+    with write_transaction(db):
+        state = db.execute(_STATE_SQL, [article_id]).fetchone()
+        if state is None:
+            return False
+        _update_article(
+            db,
+            article_id,
+            {
+                "last_seen_at": seen_at,
+                "last_fetched_at": seen_at,
+                "last_run_id": run_id,
+                "visits": state[2] + 1,
+                "next_visit_at": next_visit(state[1], seen_at),
+            },
+        )
+    return True
+
+
+def _media_entries(article: Article) -> list[tuple[str, list[Any]]]:
+    return [("images", list(article.photos)), ("attachments", list(article.attachments))]
+
+
+def _record_media_files(db: sqlite_utils.Database, article: Article) -> None:
+    """Record files downloaded for an unchanged item (its media rows are not rewritten)."""
+    for table, entries in _media_entries(article):
+        for position, entry in enumerate(entries, start=1):
+            if entry.local_path:
+                db.execute(
+                    f"UPDATE {table} SET local_path = ?, checksum = ?, file_size = ? "
+                    "WHERE article_id = ? AND position = ?",
+                    [entry.local_path, entry.checksum, entry.file_size, article.id, position],
+                )
+
+
+def keep_media_files(db: sqlite_utils.Database, article: Article) -> None:
+    """Carry downloaded files over to a new extraction of the same URLs.
+
+    A changed item's media rows are replaced; the files on disk are still there.
+    """
+    for table, entries in _media_entries(article):
+        kept = {
+            row[0]: row[1:]
+            for row in db.execute(
+                f"SELECT url, {', '.join(MEDIA_FIELDS)} FROM {table} "
+                "WHERE article_id = ? AND local_path IS NOT NULL",
+                [article.id],
+            ).fetchall()
+        }
+        for entry in entries:
+            if entry.local_path is None and entry.url in kept:
+                entry.local_path, entry.checksum, entry.file_size = kept[entry.url]
+
+
+def _replace_children(db: sqlite_utils.Database, article: Article) -> None:
+    # Read the media lists directly: asdict() would copy the whole item, body HTML included.
+    for table, (field, columns) in _CHILDREN.items():
+        db.execute(f"DELETE FROM {table} WHERE article_id = ?", [article.id])
+        rows = [
+            [article.id, n, *(getattr(entry, c) for c in columns)]
+            for n, entry in enumerate(getattr(article, field), start=1)
+        ]
+        if rows:
+            names = ", ".join(("article_id", "position", *columns))
+            db.conn.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * (len(columns) + 2))})",
+                rows,
+            )

@@ -1,0 +1,71 @@
+"""Runs: the crawl_runs row a crawl or reparse starts, marks and finishes, and index pages read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+from newsarchive.db import write_transaction
+from newsarchive.model import ListingRead
+
+
+def start_run(db: sqlite_utils.Database, spider: str, arguments: dict[str, Any], at: str) -> int:
+    """Record a crawl that has started; returns its run id."""
+    with write_transaction(db):
+        table = db.table("crawl_runs")
+        table.insert(
+            {
+                "spider": spider,
+                "arguments": json.dumps(arguments, sort_keys=True, default=str),
+                "started_at": at,
+                "status": "running",
+            }
+        )
+        return int(table.last_pk or 0)
+
+
+def mark_interrupted(db: sqlite_utils.Database, pid: int) -> list[int]:
+    """Mark runs left "running" by other processes as interrupted; returns their ids.
+
+    Called by a crawl holding the archive's lock, so any other process's running row is a
+    crawl that was killed. Its items were stored one transaction each, and queued for linking
+    with them (newsarchive/linking/queue.py): whichever run links next links them.
+    """
+    with write_transaction(db):
+        runs = [
+            row[0]
+            for row in db.execute(
+                "SELECT id FROM crawl_runs WHERE status = 'running' AND coalesce(pid, -1) != ?",
+                [pid],
+            )
+        ]
+        if runs:
+            marks = ", ".join("?" * len(runs))
+            db.execute(f"UPDATE crawl_runs SET status = 'interrupted' WHERE id IN ({marks})", runs)
+    return runs
+
+
+def record_listing(
+    db: sqlite_utils.Database, listing: ListingRead, *, at: str, run_id: int | None
+) -> None:
+    """Remember a listing page read by this run."""
+    with write_transaction(db):
+        db.table("listing_pages").upsert(
+            {
+                "url": listing.url,
+                "source": listing.source,
+                "status": listing.status,
+                "items": listing.items,
+                "fetched_at": at,
+                "run_id": run_id,
+            },
+            pk="url",
+        )
+
+
+def finish_run(db: sqlite_utils.Database, run_id: int, values: dict[str, Any]) -> None:
+    """Record a crawl's end: status, counts and the full Scrapy stats."""
+    with write_transaction(db):
+        db.table("crawl_runs").update(run_id, values)
