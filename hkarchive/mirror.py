@@ -16,7 +16,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import unquote
 
 if TYPE_CHECKING:
@@ -293,7 +293,7 @@ class MirrorServer(ThreadingHTTPServer):
             return None
         return resolved if resolved.is_relative_to(self.root) else None
 
-    def start(self) -> MirrorServer:
+    def start(self) -> Self:
         """Serve from a daemon thread and return self, ready for requests."""
         if self._thread is not None:
             raise RuntimeError("mirror server already started")

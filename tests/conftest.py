@@ -52,7 +52,8 @@ class Fixture:
 
     @property
     def body(self) -> bytes:
-        return (self.folder / self.meta.get("body_file", "body.html")).read_bytes()
+        name: str = self.meta.get("body_file", "body.html")
+        return (self.folder / name).read_bytes()
 
     @property
     def in_mirror(self) -> bool:

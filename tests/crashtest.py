@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warcio.archiveiterator import ArchiveIterator
+from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untyped]  # no hints
 
 from crawler.middlewares.rawcapture import CaptureError, read_capture
 from hkarchive.mirror import MirrorServer

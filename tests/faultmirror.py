@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, Unpack
 
 from hkarchive.mirror import MirrorRequestHandler, MirrorServer
 
@@ -62,6 +62,28 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r} (known: {', '.join(KINDS)})")
+
+
+class FaultOptions(TypedDict, total=False):
+    """A Fault's fields but its kind, as `FaultMirrorServer.add` takes them; each may be left
+    out for its default."""
+
+    times: int  # left out: every request gets the fault
+    status: int
+    retry_after: str
+    delay: float
+    body: bytes
+    content_type: str | None
+    content_encoding: str | None
+    size: int
+    content_length: bool
+    location: str
+
+
+class FaultRule(FaultOptions):
+    """A fault written down as data: its kind and options, for `add(target, **rule)`."""
+
+    kind: str
 
 
 class FaultRequestHandler(MirrorRequestHandler):
@@ -185,7 +207,7 @@ class FaultMirrorServer(MirrorServer):
         with self._rules_lock:
             return {target: list(times) for target, times in self._times.items()}
 
-    def add(self, target: str, kind: str, **options: Any) -> Fault:
+    def add(self, target: str, kind: str, **options: Unpack[FaultOptions]) -> Fault:
         """Give `target` a fault; returns it."""
         fault = Fault(kind, **options)
         with self._rules_lock:

@@ -252,7 +252,7 @@ def _read_only_folder(path: Path, archive: bytes) -> None:
 
 
 # name: (make the bad --db path under a folder, what the error names, needs a non-root user)
-Maker = Callable[[Path, bytes], None]
+Maker = Callable[[Path, bytes], object]
 BAD_DBS: dict[str, tuple[str, Maker | None, str, bool]] = {
     "under a regular file": ("afile/archive.db", None, "afile", False),
     "a directory": ("folder", lambda p, a: p.mkdir(), "is a directory", False),

@@ -19,7 +19,7 @@ from crawler.middlewares.retry import retry_after_seconds
 from newsarchive.archive import open_archive
 from newsarchive.schema import MIGRATIONS, migrate
 from tests.conftest import FIXTURES, MIRROR, Result, rows, run_cli
-from tests.faultmirror import FaultMirrorServer
+from tests.faultmirror import FaultMirrorServer, FaultRule
 
 GENERAL = "/www.info.gov.hk/gia/general"
 # 2020-01-02 to 2020-01-09: 15 English and 4 Chinese releases, all real or reconstructed pages.
@@ -103,7 +103,7 @@ def server() -> Iterator[FaultMirrorServer]:
 
 # --- transient faults: retried with backoff, then archived ----------------------------------
 
-TRANSIENT = {
+TRANSIENT: dict[str, FaultRule] = {
     EN[0]: {"kind": "status", "status": 500, "times": 2},
     EN[1]: {"kind": "status", "status": 502, "times": 1},
     EN[2]: {"kind": "status", "status": 503, "times": 2},
@@ -156,7 +156,7 @@ def test_seeded_random_faults_heal_and_every_release_is_archived(
 # 40 kB that inflate to 40 MB, four times DOWNLOAD_MAXSIZE.
 GZIP_BOMB = gzip.compress(b"<html><body><p>" + b"x" * (40 * 1024 * 1024), compresslevel=9)
 
-PERSISTENT = {
+PERSISTENT: dict[str, tuple[FaultRule, str, str]] = {
     EN[0]: ({"kind": "status", "status": 503}, "http", "HTTP 503"),
     EN[1]: ({"kind": "status", "status": 404}, "http", "HTTP 404"),
     EN[2]: ({"kind": "reset"}, "connection", ""),
@@ -269,11 +269,11 @@ def test_chinese_pages_decode_whatever_charset_they_declare(
 ) -> None:
     for native_id, (variant, content_type) in CHARSETS.items():
         if variant.startswith("big5"):
-            body = big5_page(native_id, meta=variant == "big5-meta")
+            served = big5_page(native_id, meta=variant == "big5-meta")
         else:
             page = (MIRROR / target(native_id)[1:]).read_text(encoding="utf-8")
-            body = META_CHARSET.sub("", page).encode("utf-8")
-        server.add(target(native_id), "body", body=body, content_type=content_type)
+            served = META_CHARSET.sub("", page).encode("utf-8")
+        server.add(target(native_id), "body", body=served, content_type=content_type)
     db = tmp_path / "archive.db"
     result = crawl(server, db, "--since", SINCE, "--until", UNTIL, "--lang", "zh")
     assert result.code == 0, result.stderr[-3000:]

@@ -47,7 +47,8 @@ class _Crawl:
     def __init__(self, path: Path) -> None:
         # The CLI holds the archive's lock for a whole `hkarchive crawl`; these share it.
         crawler = get_crawler(_Spider, {"HKARCHIVE_DB": str(path), "HKARCHIVE_LOCK_HELD": True})
-        crawler.spider = _Spider.from_crawler(crawler)
+        self.spider = _Spider.from_crawler(crawler)
+        crawler.spider = self.spider
         self.crawler = crawler
         self.pipeline = StorePipeline.from_crawler(crawler)
         self.pipeline.open_spider()
@@ -57,7 +58,7 @@ class _Crawl:
             self.pipeline.process_item(article)
 
     def finish(self) -> None:
-        self.pipeline.spider_closed(self.crawler.spider, "finished")
+        self.pipeline.spider_closed(self.spider, "finished")
 
     def kill(self) -> None:
         """As SIGKILL leaves it: the run row says running, for a process that is gone."""
@@ -159,10 +160,12 @@ def test_check_reports_items_left_queued_and_items_never_linked(
     db: sqlite_utils.Database,
 ) -> None:
     upsert_article(db, cairs_innohk(), seen_at=SEEN, run_id=None)
-    run = db.table("crawl_runs").insert({"spider": "cpii", "status": "running", "pid": 4242})
-    upsert_article(db, cpii_innohk(), seen_at=SEEN, run_id=run.last_pk)
+    runs = db.table("crawl_runs").insert({"spider": "cpii", "status": "running", "pid": 4242})
+    run_id = runs.last_pk
+    assert isinstance(run_id, int)
+    upsert_article(db, cpii_innohk(), seen_at=SEEN, run_id=run_id)
     # The CAiRS item was queued by no run in progress; the CPII one by a crawl still running.
-    assert waiting(db, running_runs=[run.last_pk]) == {"cairs": {"pairs": 1, "stories": 1}}
+    assert waiting(db, running_runs=[run_id]) == {"cairs": {"pairs": 1, "stories": 1}}
     problems = unlinked_items(db, running_pids={4242})
     assert [(p.kind, p.source) for p in problems] == [("unlinked", "cairs")]
     assert "wait to be linked (1 into stories, 1 into translation pairs)" in problems[0].message

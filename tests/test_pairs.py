@@ -31,7 +31,7 @@ from newsarchive.linking.pairs import (
     pair_releases,
     score,
 )
-from newsarchive.model import Article
+from newsarchive.model import Article, Attachment, Photo, Video
 from newsarchive.urls import release_ref
 from pipelines.normalize import normalize_article
 from tests.conftest import FIXTURES, load_fixtures
@@ -171,7 +171,12 @@ def _scores_at_each_english_time() -> tuple[list[float], list[float]]:
     articles = {a.id: a for a in _releases()}
 
     def at(article: Article, published_at: str) -> Fingerprint:
-        media = [m.url for m in (*article.photos, *article.attachments, *article.videos)]
+        attached: list[Photo | Attachment | Video] = [
+            *article.photos,
+            *article.attachments,
+            *article.videos,
+        ]
+        media = [m.url for m in attached]
         refs = (release_ref(link.url) for link in article.related)
         linked = (articles.get(f"govhk:{ref.native_id}") for ref in refs if ref)
         return fingerprint(
@@ -182,7 +187,8 @@ def _scores_at_each_english_time() -> tuple[list[float], list[float]]:
             related_times=[a.published_at for a in linked if a and a.published_at],
         )
 
-    twins, strangers = [], []
+    twins: list[float] = []
+    strangers: list[float] = []
     for zh_id in TWINS.values():
         for en in (a for a in articles.values() if a.lang == "en"):
             assert en.published_at is not None

@@ -14,7 +14,7 @@ from scrapy import Spider
 from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.test import get_crawler
-from warcio.archiveiterator import ArchiveIterator
+from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untyped]  # no hints
 
 from crawler.middlewares import rawcapture as rawarchive
 from crawler.middlewares.rawcapture import (

@@ -213,10 +213,8 @@ def sql_interpolations(root: Path) -> set[tuple[str, str]]:
                     }
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 base = node.func.value
-                text = base.value if isinstance(base, ast.Constant) else ast.unparse(base)
-                if node.func.attr == "format" and (
-                    _SQL_TEXT.search(str(text)) or str(text).endswith("_SQL")
-                ):
+                text = str(base.value) if isinstance(base, ast.Constant) else ast.unparse(base)
+                if node.func.attr == "format" and (_SQL_TEXT.search(text) or text.endswith("_SQL")):
                     args = [*node.args, *(k.value for k in node.keywords)]
                     found |= {(name, "format:" + ast.unparse(a)) for a in args}
     return found

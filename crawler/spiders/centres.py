@@ -41,6 +41,7 @@ class CentreSpider(ArchiveSpider):
     """
 
     config: ClassVar[SourceConfig]
+    allowed_domains: ClassVar[list[str]]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
