@@ -14,13 +14,13 @@ import json
 import os
 
 from crawler import __version__
-from crawler.mirror import mirror_overrides
+from newsarchive import DEFAULT_ARCHIVE
 
 BOT_NAME = "hkarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-HKARCHIVE_DB = os.environ.get("HKARCHIVE_DB") or "data/archive.db"
+HKARCHIVE_DB = os.environ.get("HKARCHIVE_DB") or DEFAULT_ARCHIVE
 HKARCHIVE_MIRROR = os.environ.get("HKARCHIVE_MIRROR") or None
 # A directory of extra source files (*.toml), read besides crawler/sources/.
 HKARCHIVE_SOURCES = os.environ.get("HKARCHIVE_SOURCES") or None
@@ -91,7 +91,6 @@ HKARCHIVE_RAW_ARCHIVE = True
 HKARCHIVE_MEDIA = False
 MEDIA_ALLOW_REDIRECTS = True
 # Set by the CLI when it holds the archive's lock for the process; else the store takes it.
-HKARCHIVE_LOCK_HELD = False
 # Seconds a write waits for another connection's write lock before waiting again; after 20
 # such waits (10 minutes) it gives up (newsarchive/db.py). Tests shorten it.
 HKARCHIVE_BUSY_TIMEOUT = 30.0
@@ -109,6 +108,6 @@ HKARCHIVE_OVERRIDES = json.loads(os.environ.get("HKARCHIVE_OVERRIDES") or "{}")
 if not isinstance(HKARCHIVE_OVERRIDES, dict):
     raise ValueError("HKARCHIVE_OVERRIDES must be a JSON object of settings")
 
-if HKARCHIVE_MIRROR:
-    globals().update(mirror_overrides(HKARCHIVE_MIRROR))
-globals().update(HKARCHIVE_OVERRIDES)
+# The mirror's settings and the overrides are applied by the add-on, for every crawl however
+# it is started.
+ADDONS = {"crawler.addon.ArchiveAddon": 0}

@@ -121,13 +121,12 @@ class StorePipeline:
         logger.info("Archive %s, run %d", self.path, self.run_id)
 
     def _take_lock(self) -> None:
-        """Hold the archive's lock for this crawl, unless the CLI holds it for the process.
+        """Hold the archive's lock for this crawl (re-entrant: where `hkarchive crawl` holds it
+        for the process, this takes it once more, and gives that back when the spider closes).
 
         A crawl refused the lock is closed before it fetches anything (finish reason
         ``archive_locked``) with one error line naming the holder, and records no run.
         """
-        if self.crawler.settings.getbool("HKARCHIVE_LOCK_HELD"):
-            return
         lock = ArchiveLock(self.path)
         try:
             lock.acquire()

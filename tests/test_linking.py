@@ -45,8 +45,9 @@ class _Crawl:
     """One spider's StorePipeline, opened as a crawl opens it, in a process of its own."""
 
     def __init__(self, path: Path) -> None:
-        # The CLI holds the archive's lock for a whole `hkarchive crawl`; these share it.
-        crawler = get_crawler(_Spider, {"HKARCHIVE_DB": str(path), "HKARCHIVE_LOCK_HELD": True})
+        # The lock is re-entrant: the pipelines of one process share it, as those of the
+        # spiders of one `hkarchive crawl` do.
+        crawler = get_crawler(_Spider, {"HKARCHIVE_DB": str(path)})
         self.spider = _Spider.from_crawler(crawler)
         crawler.spider = self.spider
         self.crawler = crawler

@@ -28,7 +28,7 @@ from hkarchive.cli import export, health, history, pairs, reparse, search, serve
 from hkarchive.cli.options import day_option, db_option, one_line, printable, usage_error
 from newsarchive.archive import check_creatable, check_writable, open_archive
 from newsarchive.db import CORRUPT, ArchiveCorrupt, ArchiveError, DiskFull, fault_error
-from newsarchive.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
+from newsarchive.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_MIRROR = PROJECT_ROOT / "tests" / "mirror"
@@ -137,18 +137,13 @@ def run_crawls(
 ) -> RunSummary:
     """Run spiders (name, arguments) together in this process into the archive at db_path;
     returns their crawl_runs rows."""
-    from crawler.mirror import mirror_overrides
-
     settings = _project_settings()
     settings.set("HKARCHIVE_DB", db_path, priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     if mirror:
-        settings.update(mirror_overrides(mirror), priority="cmdline")
+        # Its settings are applied by the project's add-on (crawler/addon.py).
+        settings.set("HKARCHIVE_MIRROR", mirror, priority="cmdline")
     settings.update(extra_settings or {}, priority="cmdline")
-    # HKARCHIVE_OVERRIDES (settings.py) wins over the mirror's settings too.
-    settings.update(settings.getdict("HKARCHIVE_OVERRIDES"), priority="cmdline")
-    # The CLI holds the archive's lock for the whole process; the store must not take it again.
-    settings.set("HKARCHIVE_LOCK_HELD", held_by_this_process(db_path), priority="cmdline")
     with open_archive(db_path) as db:
         last = db.execute("SELECT coalesce(max(id), 0) FROM crawl_runs").fetchone()[0]
     process = _crawler_process_class()(settings)

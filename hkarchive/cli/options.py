@@ -13,8 +13,9 @@ from typing import Any, NoReturn
 import click
 
 from crawler.dates import parse_day
+from newsarchive import DEFAULT_ARCHIVE
 
-DEFAULT_DB = "data/archive.db"
+DEFAULT_DB = DEFAULT_ARCHIVE
 
 
 def _remember_db(ctx: click.Context, param: click.Parameter, value: str) -> str:
