@@ -135,11 +135,11 @@ def test_hostile_queries_find_their_words_as_plain_text(
 # Interpolated into SQL text, each reviewed: a fixed identifier, a list of "?", or an integer.
 REVIEWED_SQL_INTERPOLATIONS = {
     ("hkarchive/cli/__init__.py", "db_path"): "an error message mentioning a table, not SQL",
-    ("hkarchive/cli/export.py", "', '.join(columns)"): "column names of the CHILDREN constant",
-    ("hkarchive/cli/export.py", "format:columns"): "a.<name> for ARTICLE_COLUMNS",
-    ("hkarchive/cli/export.py", "format:where"): "ExportFilter.where(): fixed clauses with ?",
-    ("hkarchive/cli/export.py", "marks"): "one ? per id",
-    ("hkarchive/cli/export.py", "table"): "a key of the CHILDREN constant",
+    ("newsarchive/exports.py", "', '.join(columns)"): "column names of the CHILDREN constant",
+    ("newsarchive/exports.py", "format:columns"): "a.<name> for ARTICLE_COLUMNS",
+    ("newsarchive/exports.py", "format:where"): "ExportFilter.where(): fixed clauses with ?",
+    ("newsarchive/exports.py", "marks"): "one ? per id",
+    ("newsarchive/exports.py", "table"): "a key of the CHILDREN constant",
     ("hkarchive/cli/reparse.py", "format:', '.join(('?' for _ in sources))"): "one ? per source",
     ("hkarchive/cli/serve.py", "SQLITE_HEAP_LIMIT"): "an int constant, formatted :d",
     ("hkarchive/datasette_plugin.py", "col"): "escape_sqlite(column)",
