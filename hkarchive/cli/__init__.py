@@ -36,6 +36,7 @@ from newsarchive.archive import (
     fault_error,
     open_archive,
 )
+from newsarchive.articles import article_exists
 from newsarchive.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -492,10 +493,7 @@ def _story_lines(db: Any, ident: str) -> list[str]:
     story_id = find_story(db, ident)
     if story_id is not None:
         return _format_story(story_id, story_members(db, story_id))
-    if (
-        not ident.isdigit()
-        and db.execute("SELECT 1 FROM articles WHERE id = ?", [ident]).fetchone()
-    ):
+    if not ident.isdigit() and article_exists(db, ident):
         return [f"{ident} is in no story: no other archived item matches it"]
     raise click.UsageError(f"no article or story {ident!r} in the archive")
 
