@@ -36,7 +36,14 @@ from newsarchive.archive import (
     fault_error,
     open_archive,
 )
-from newsarchive.articles import article_exists
+from newsarchive.articles import (
+    LATEST_QUERY,
+    SAMPLE_QUERY,
+    article_exists,
+    holdings,
+    sample_query,
+)
+from newsarchive.health import last_run_id, runs_after
 from newsarchive.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock, held_by_this_process
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -159,7 +166,7 @@ def run_crawls(
     # The CLI holds the archive's lock for the whole process; the store must not take it again.
     settings.set("HKARCHIVE_LOCK_HELD", held_by_this_process(db_path), priority="cmdline")
     with open_archive(db_path) as db:
-        last = db.execute("SELECT coalesce(max(id), 0) FROM crawl_runs").fetchone()[0]
+        last = last_run_id(db)
     process = _crawler_process_class()(settings)
     crawlers = [process.create_crawler(source) for source, _ in crawls]
     for crawler, (_, spider_args) in zip(crawlers, crawls, strict=True):
@@ -169,7 +176,7 @@ def run_crawls(
     if faults and faults[0][0] == CORRUPT:
         raise ArchiveCorrupt(faults[0][1])  # nothing more is read from it either
     with open_archive(db_path) as db:
-        runs = list(db.query("SELECT * FROM crawl_runs WHERE id > ? ORDER BY id", [last]))
+        runs = runs_after(db, last)
     # A crawl that could not start (the archive stayed locked, say) has no run to show.
     not_started = [
         (crawler.spidercls.name, str(stats.get_value("finish_reason") or "not started"))
@@ -390,37 +397,22 @@ DEMO_SINCE = "2022-01-01"
 DEMO_STORY = "govhk:P2022052500588"
 
 
-SAMPLE_QUERY = (
-    "select a.published_at, a.lang, a.title from articles_fts "
-    "join articles a on a.rowid = articles_fts.rowid "
-    "where articles_fts match 'InnoHK' order by a.published_at"
-)
-
-
 def _print_archive_summary(db_path: str) -> None:
     with open_archive(db_path) as db:
         click.echo(f"\nArchive {db_path}:")
-        for row in db.query(
-            "select source, lang, count(*) n, min(published_at) first, max(published_at) last, "
-            "(select count(*) from images i where i.article_id in "
-            "(select id from articles b where b.source = a.source and b.lang = a.lang)) photos "
-            "from articles a group by source, lang order by source, lang"
-        ):
+        for held in holdings(db):
             click.echo(
-                f"  {row['source']} {row['lang']}: {row['n']} items, {row['photos']} photos, "
-                f"published {row['first'][:10]} to {row['last'][:10]}"
+                f"  {held.source} {held.lang}: {held.items} items, {held.photos} photos, "
+                f"published {(held.first or '')[:10]} to {(held.last or '')[:10]}"
             )
         story = _story_lines(db, DEMO_STORY)
         click.echo(f"\nThe InnoHK launch ceremony across sources (hkarchive story {DEMO_STORY}):")
         for line in story:
             click.echo(f"  {line}")
         click.echo(f"\nSample query (full-text search for 'InnoHK'):\n  {SAMPLE_QUERY}")
-        for row in db.query(SAMPLE_QUERY):
+        for row in sample_query(db):
             click.echo(f"  {row['published_at']}  {row['lang']}  {printable(row['title'])}")
-        click.echo(
-            f'\nTry: sqlite3 {db_path} "select published_at, title from articles '
-            'order by published_at desc limit 10"'
-        )
+        click.echo(f'\nTry: sqlite3 {db_path} "{LATEST_QUERY}"')
 
 
 @cli.group()
