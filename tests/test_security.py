@@ -140,7 +140,7 @@ REVIEWED_SQL_INTERPOLATIONS = {
     ("newsarchive/exports.py", "format:where"): "ExportFilter.where(): fixed clauses with ?",
     ("newsarchive/exports.py", "marks"): "one ? per id",
     ("newsarchive/exports.py", "table"): "a key of the CHILDREN constant",
-    ("hkarchive/cli/reparse.py", "format:', '.join(('?' for _ in sources))"): "one ? per source",
+    ("newsarchive/captures.py", "format:', '.join(('?' for _ in sources))"): "one ? per source",
     ("hkarchive/cli/serve.py", "SQLITE_HEAP_LIMIT"): "an int constant, formatted :d",
     ("hkarchive/datasette_plugin.py", "col"): "escape_sqlite(column)",
     ("hkarchive/datasette_plugin.py", "self.length"): "an int of the facet class",
