@@ -167,6 +167,17 @@ def open_archive(
     return db
 
 
+def limit_sqlite_heap(limit: int) -> None:
+    """Cap what SQLite may allocate in this process, all connections together, at limit
+    bytes: past it a statement fails "out of memory". A process-wide setting, made through
+    a connection of its own."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"PRAGMA hard_heap_limit = {limit:d}")
+    finally:
+        conn.close()
+
+
 @contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """A transaction that takes the archive's write lock before anything else, waiting for it.

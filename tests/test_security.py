@@ -141,7 +141,7 @@ REVIEWED_SQL_INTERPOLATIONS = {
     ("newsarchive/exports.py", "marks"): "one ? per id",
     ("newsarchive/exports.py", "table"): "a key of the CHILDREN constant",
     ("newsarchive/captures.py", "format:', '.join(('?' for _ in sources))"): "one ? per source",
-    ("hkarchive/cli/serve.py", "SQLITE_HEAP_LIMIT"): "an int constant, formatted :d",
+    ("newsarchive/archive.py", "limit"): "an int, formatted :d (a float or text raises)",
     ("hkarchive/datasette_plugin.py", "col"): "escape_sqlite(column)",
     ("hkarchive/datasette_plugin.py", "self.length"): "an int of the facet class",
     ("hkarchive/datasette_plugin.py", "self.sql"): "datasette's own table SQL",
