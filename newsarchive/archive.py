@@ -100,3 +100,14 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
     return str(exc)
+
+
+def limit_sqlite_heap(limit: int) -> None:
+    """Cap what SQLite may allocate in this process, all connections together, at limit
+    bytes: past it a statement fails "out of memory". A process-wide setting, made through
+    a connection of its own."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"PRAGMA hard_heap_limit = {limit:d}")
+    finally:
+        conn.close()

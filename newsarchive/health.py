@@ -178,6 +178,22 @@ def archived_sources(db: sqlite_utils.Database) -> list[str]:
     ]
 
 
+def latest_run(db: sqlite_utils.Database) -> tuple[int | None, str | None]:
+    """The highest run id and the latest start time in crawl_runs; (None, None) with no runs."""
+    last_id, last_start = db.execute("SELECT max(id), max(started_at) FROM crawl_runs").fetchone()
+    return last_id, last_start
+
+
+def last_run_id(db: sqlite_utils.Database) -> int:
+    """The id of the latest run recorded, 0 when there is none: the runs after it are new."""
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM crawl_runs").fetchone()[0])
+
+
+def runs_after(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
+    """The crawl_runs rows (every column) of the runs after run_id, oldest first."""
+    return list(db.query("SELECT * FROM crawl_runs WHERE id > ? ORDER BY id", [run_id]))
+
+
 def _parse_time(text: str | None) -> datetime | None:
     if not text:
         return None

@@ -26,6 +26,13 @@ def start_run(db: sqlite_utils.Database, spider: str, arguments: dict[str, Any],
         return int(table.last_pk or 0)
 
 
+def record_run_pid(db: sqlite_utils.Database, run_id: int, pid: int) -> None:
+    """Put the PID of the process doing a run on its row, so `hkarchive check` can tell a run
+    in progress from one that was killed."""
+    with write_transaction(db):
+        db.table("crawl_runs").update(run_id, {"pid": pid})
+
+
 def mark_interrupted(db: sqlite_utils.Database, pid: int) -> list[int]:
     """Mark runs left "running" by other processes as interrupted; returns their ids.
 

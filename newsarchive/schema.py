@@ -2,13 +2,17 @@
 
 ``PRAGMA user_version`` holds the number of migrations applied. Each migration runs in one
 transaction with its version bump, so an archive is always at a whole version. Never edit a
-released migration: append a new one.
+released migration: append a new one. `read_layout` reads what a file holds without
+migrating it.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import sqlite_utils
 
@@ -381,3 +385,27 @@ def _checked_version(db: sqlite_utils.Database) -> int:
             f"(knows {len(MIGRATIONS)}): upgrade hkarchive"
         )
     return current
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What an archive file holds, as read without changing it."""
+
+    # Every name in the schema: tables, indexes, triggers, views.
+    names: frozenset[str]
+    # The columns of the articles table (empty when there is none).
+    article_columns: frozenset[str]
+
+
+def read_layout(path: Path) -> Layout:
+    """The names in the schema of the database at path and its articles' columns, read through
+    a read-only connection: nothing is written and nothing migrated (reading a WAL archive
+    creates its -wal and -shm files, as any reader does). sqlite3.Error when the file cannot
+    be read as a database."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        names = frozenset(r[0] for r in conn.execute("SELECT name FROM sqlite_master"))
+        columns = frozenset(r[1] for r in conn.execute("PRAGMA table_info(articles)"))
+    finally:
+        conn.close()
+    return Layout(names, columns)

@@ -27,7 +27,15 @@ from crawler.sources.config import SourceConfigError
 from hkarchive.cli import export, health, history, pairs, reparse, search, serve
 from hkarchive.cli.options import day_option, db_option, one_line, printable, usage_error
 from newsarchive.archive import check_creatable, check_writable, open_archive
+from newsarchive.articles import (
+    LATEST_QUERY,
+    SAMPLE_QUERY,
+    article_exists,
+    holdings,
+    sample_query,
+)
 from newsarchive.db import CORRUPT, ArchiveCorrupt, ArchiveError, DiskFull, fault_error
+from newsarchive.health import last_run_id, runs_after
 from newsarchive.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -145,7 +153,7 @@ def run_crawls(
         settings.set("HKARCHIVE_MIRROR", mirror, priority="cmdline")
     settings.update(extra_settings or {}, priority="cmdline")
     with open_archive(db_path) as db:
-        last = db.execute("SELECT coalesce(max(id), 0) FROM crawl_runs").fetchone()[0]
+        last = last_run_id(db)
     process = _crawler_process_class()(settings)
     crawlers = [process.create_crawler(source) for source, _ in crawls]
     for crawler, (_, spider_args) in zip(crawlers, crawls, strict=True):
@@ -155,7 +163,7 @@ def run_crawls(
     if faults and faults[0][0] == CORRUPT:
         raise ArchiveCorrupt(faults[0][1])  # nothing more is read from it either
     with open_archive(db_path) as db:
-        runs = list(db.query("SELECT * FROM crawl_runs WHERE id > ? ORDER BY id", [last]))
+        runs = runs_after(db, last)
     # A crawl that could not start (the archive stayed locked, say) has no run to show.
     not_started = [
         (crawler.spidercls.name, str(stats.get_value("finish_reason") or "not started"))
@@ -376,37 +384,22 @@ DEMO_SINCE = "2022-01-01"
 DEMO_STORY = "govhk:P2022052500588"
 
 
-SAMPLE_QUERY = (
-    "select a.published_at, a.lang, a.title from articles_fts "
-    "join articles a on a.rowid = articles_fts.rowid "
-    "where articles_fts match 'InnoHK' order by a.published_at"
-)
-
-
 def _print_archive_summary(db_path: str) -> None:
     with open_archive(db_path) as db:
         click.echo(f"\nArchive {db_path}:")
-        for row in db.query(
-            "select source, lang, count(*) n, min(published_at) first, max(published_at) last, "
-            "(select count(*) from images i where i.article_id in "
-            "(select id from articles b where b.source = a.source and b.lang = a.lang)) photos "
-            "from articles a group by source, lang order by source, lang"
-        ):
+        for held in holdings(db):
             click.echo(
-                f"  {row['source']} {row['lang']}: {row['n']} items, {row['photos']} photos, "
-                f"published {row['first'][:10]} to {row['last'][:10]}"
+                f"  {held.source} {held.lang}: {held.items} items, {held.photos} photos, "
+                f"published {(held.first or '')[:10]} to {(held.last or '')[:10]}"
             )
         story = _story_lines(db, DEMO_STORY)
         click.echo(f"\nThe InnoHK launch ceremony across sources (hkarchive story {DEMO_STORY}):")
         for line in story:
             click.echo(f"  {line}")
         click.echo(f"\nSample query (full-text search for 'InnoHK'):\n  {SAMPLE_QUERY}")
-        for row in db.query(SAMPLE_QUERY):
+        for row in sample_query(db):
             click.echo(f"  {row['published_at']}  {row['lang']}  {printable(row['title'])}")
-        click.echo(
-            f'\nTry: sqlite3 {db_path} "select published_at, title from articles '
-            'order by published_at desc limit 10"'
-        )
+        click.echo(f'\nTry: sqlite3 {db_path} "{LATEST_QUERY}"')
 
 
 @cli.group()
@@ -479,10 +472,7 @@ def _story_lines(db: Any, ident: str) -> list[str]:
     story_id = find_story(db, ident)
     if story_id is not None:
         return _format_story(story_id, story_members(db, story_id))
-    if (
-        not ident.isdigit()
-        and db.execute("SELECT 1 FROM articles WHERE id = ?", [ident]).fetchone()
-    ):
+    if not ident.isdigit() and article_exists(db, ident):
         return [f"{ident} is in no story: no other archived item matches it"]
     raise click.UsageError(f"no article or story {ident!r} in the archive")
 

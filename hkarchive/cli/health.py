@@ -15,7 +15,14 @@ from hkarchive.cli.options import FloatRange, db_option
 from newsarchive.archive import open_archive
 from newsarchive.clock import hk_now
 from newsarchive.db import ArchiveCorrupt, corrupt_message
-from newsarchive.health import Run, archived_sources, check_archive, quick_check, recent_runs
+from newsarchive.health import (
+    Run,
+    archived_sources,
+    check_archive,
+    latest_run,
+    quick_check,
+    recent_runs,
+)
 from newsarchive.lock import ArchiveLock, LockError
 
 RUN_COLUMNS = (
@@ -190,7 +197,7 @@ def check(silent_days: int, coverage_drop: float, db_path: str) -> None:
             running_pids=running_pids(db_path),
         )
         sources = archived_sources(db)
-        last = db.execute("SELECT max(id), max(started_at) FROM crawl_runs").fetchone()
+        last = latest_run(db)
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,8 @@ import click
 
 from hkarchive.cli.options import db_option, printable, usage_error
 from newsarchive.archive import check_writable, open_archive
-from newsarchive.linking.pairs import pair_counts, pair_releases
+from newsarchive.articles import article_exists
+from newsarchive.linking.pairs import pair_counts, pair_releases, translation_of
 from newsarchive.lock import crawl_lock
 
 WEAK = 0.9
@@ -63,21 +63,14 @@ def pairs(ident: str | None, relink: bool, db_path: str) -> None:
 
 
 def _twin_lines(db: Any, ident: str) -> list[str]:
-    row = db.execute(
-        "SELECT en_id, zh_id, confidence, evidence FROM translation_pairs "
-        "WHERE en_id = ? OR zh_id = ?",
-        [ident, ident],
-    ).fetchone()
-    if row is None:
-        if db.execute("SELECT 1 FROM articles WHERE id = ?", [ident]).fetchone():
+    twin = translation_of(db, ident)
+    if twin is None:
+        if article_exists(db, ident):
             return [f"{ident} has no translation paired with it"]
         usage_error(f"no article {ident!r} in the archive")
-    en_id, zh_id, confidence, evidence = row
-    twin = zh_id if en_id == ident else en_id
-    title = db.execute("SELECT title FROM articles WHERE id = ?", [twin]).fetchone()[0]
-    signals = json.loads(evidence or "{}")
+    signals = twin.evidence
     return [
-        f"{printable(twin)}  {printable(title)}",
-        f"confidence {confidence:.4f}; agreed: {', '.join(signals.get('agreed', [])) or '-'}; "
+        f"{printable(twin.article_id)}  {printable(twin.title)}",
+        f"confidence {twin.confidence:.4f}; agreed: {', '.join(signals.get('agreed', [])) or '-'}; "
         f"disagreed: {', '.join(signals.get('disagreed', [])) or '-'}",
     ]

@@ -26,24 +26,16 @@ from crawler.sources import known_sources
 from hkarchive.cli.options import db_option, usage_error
 from newsarchive.archive import check_writable, open_archive
 from newsarchive.articles import upsert_article
+from newsarchive.captures import CaptureRef, latest_captures
 from newsarchive.clock import hk_now
-from newsarchive.db import CORRUPT, storage_fault, write_transaction
+from newsarchive.db import CORRUPT, storage_fault
 from newsarchive.lock import crawl_lock
 from newsarchive.model import Article
-from newsarchive.runs import finish_run, mark_interrupted, start_run
+from newsarchive.runs import finish_run, mark_interrupted, record_run_pid, start_run
 from pipelines.normalize import normalize_article
 from pipelines.validate import problems
 
 SPIDER = "reparse"
-# Per source and URL, the latest capture the server answered with 200.
-_LATEST_SQL = """
-SELECT id, source, url, fetched_at, warc_file, warc_offset, warc_length FROM (
-  SELECT *, row_number() OVER (
-    PARTITION BY source, url ORDER BY fetched_at DESC, id DESC
-  ) AS rank
-  FROM raw_captures WHERE status = 200 AND source IN ({sources})
-) WHERE rank = 1 ORDER BY fetched_at DESC, id DESC
-"""
 
 
 @dataclass
@@ -76,29 +68,6 @@ class ReparseReport:
             f"{self.outcomes['unchanged']} unchanged, {self.invalid} invalid, "
             f"{self.errors} errors"
         )
-
-
-@dataclass(frozen=True)
-class CaptureRef:
-    """A row of raw_captures: where one response is kept."""
-
-    id: int
-    source: str
-    url: str
-    fetched_at: str
-    warc_file: str
-    offset: int
-    length: int | None
-
-    @property
-    def label(self) -> str:
-        return f"capture {self.id} ({self.url})"
-
-
-def latest_captures(db: sqlite_utils.Database, sources: Sequence[str]) -> list[CaptureRef]:
-    """Each URL's latest capture with status 200 among the sources, newest first."""
-    sql = _LATEST_SQL.format(sources=", ".join("?" for _ in sources))
-    return [CaptureRef(*row) for row in db.execute(sql, list(sources)).fetchall()]
 
 
 def _items(capture: CaptureRef, root: Path, report: ReparseReport) -> Iterator[tuple[Article, str]]:
@@ -143,9 +112,8 @@ def run_reparse(
     is passed to on_problem as one line as it happens.
     """
     run_id = start_run(db, SPIDER, {"sources": list(sources)}, hk_now().isoformat())
-    with write_transaction(db):
-        # As a crawl does, so a reparse left "running" can be told from one in progress.
-        db.table("crawl_runs").update(run_id, {"pid": os.getpid()})
+    # As a crawl does, so a reparse left "running" can be told from one in progress.
+    record_run_pid(db, run_id, os.getpid())
     # Holding the lock, as a crawl does: another process's running run was killed. Its stored
     # items wait in the link queue, which this reparse links at its end.
     mark_interrupted(db, os.getpid())

@@ -15,6 +15,7 @@ import click
 from hkarchive.cli.options import day_option, db_option, printable, usage_error
 from newsarchive import search as full_text
 from newsarchive.archive import open_archive
+from newsarchive.articles import source_has_articles
 from newsarchive.lock import crawl_lock
 
 FORMATS = ("table", "json", "csv")
@@ -88,7 +89,7 @@ def search(
     marks = BOLD if output_format == "table" and _stdout_is_terminal() else BRACKETS
     with open_archive(db_path, create=False) as db:
         for source in sources:
-            if db.execute("SELECT 1 FROM articles WHERE source = ? LIMIT 1", [source]).fetchone():
+            if source_has_articles(db, source):
                 continue
             usage_error(f"no items of source {source!r} in the archive")
         try:

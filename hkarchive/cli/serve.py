@@ -15,7 +15,9 @@ from typing import Any
 import click
 
 from hkarchive.cli.options import db_option
+from newsarchive.archive import limit_sqlite_heap
 from newsarchive.db import CORRUPT, corrupt_message, storage_fault
+from newsarchive.schema import read_layout
 
 DATASETTE_DIR = Path(__file__).resolve().parent.parent / "datasette"
 METADATA_FILE = DATASETTE_DIR / "metadata.yaml"
@@ -59,17 +61,13 @@ def inspect_archive(db_path: str) -> Archive:
     sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
     absent = [p for p in sidecars if not p.exists()]
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            columns = {r[1] for r in conn.execute("PRAGMA table_info(articles)")}
-        finally:
-            conn.close()
+        layout = read_layout(path)
     except sqlite3.Error as exc:
         _remove_empty_wal(absent)
         if storage_fault(exc) == CORRUPT:
             raise click.ClickException(corrupt_message(path, str(exc))) from exc
         raise click.ClickException(f"cannot read {path} as an archive: {exc}") from exc
+    tables = layout.names
     if "articles" not in tables:
         _remove_empty_wal(absent)
         raise click.ClickException(f"{path} is not an hkarchive archive (no articles table)")
@@ -79,7 +77,7 @@ def inspect_archive(db_path: str) -> Archive:
         name=path.stem,
         search_table=SEARCH_TABLE if SEARCH_TABLE in tables else FALLBACK_SEARCH_TABLE,
         media_dir=media if media.is_dir() else None,
-        search_keyed=SEARCH_TABLE in tables and "search_key" in columns,
+        search_keyed=SEARCH_TABLE in tables and "search_key" in layout.article_columns,
     )
 
 
@@ -171,16 +169,6 @@ def _url(host: str, sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def limit_sqlite_heap() -> None:
-    """Cap what SQLite may allocate in this process at SQLITE_HEAP_LIMIT (a process-wide
-    setting, made through any connection)."""
-    conn = sqlite3.connect(":memory:")
-    try:
-        conn.execute(f"PRAGMA hard_heap_limit = {SQLITE_HEAP_LIMIT:d}")
-    finally:
-        conn.close()
-
-
 def make_datasette(archive: Archive, allow_sql: bool) -> Any:
     """A Datasette instance serving the archive read-only with the project's metadata."""
     from datasette.app import Datasette  # type: ignore[import-untyped]
@@ -234,7 +222,7 @@ def serve(host: str, port: int, allow_sql: bool, db_path: str) -> None:
             f"searching uses the English index {archive.search_table}",
             err=True,
         )
-    limit_sqlite_heap()
+    limit_sqlite_heap(SQLITE_HEAP_LIMIT)
     ds = make_datasette(archive, allow_sql)
     asyncio.run(ds.invoke_startup())
     sock = _bind(host, port)

@@ -687,3 +687,30 @@ def pair_counts(db: sqlite_utils.Database, below: float = 0.9) -> list[PairCount
         [below],
     ).fetchall()
     return [PairCounts(str(s), int(e), int(z), int(p), int(w)) for s, e, z, p, w in rows]
+
+
+@dataclass(frozen=True)
+class Twin:
+    """An item's translation: the other item of its pair, and how sure the pairing is."""
+
+    article_id: str
+    title: str | None
+    confidence: float
+    # The signals that agreed and disagreed ({"agreed": [...], "disagreed": [...]}).
+    evidence: dict[str, Any]
+
+
+def translation_of(db: sqlite_utils.Database, article_id: str) -> Twin | None:
+    """The item paired with article_id as its translation, or None when it has none (or the
+    archive has no such item)."""
+    row = db.execute(
+        "SELECT p.en_id, p.zh_id, p.confidence, p.evidence, a.title FROM translation_pairs p "
+        "JOIN articles a ON a.id = (CASE WHEN p.en_id = ? THEN p.zh_id ELSE p.en_id END) "
+        "WHERE p.en_id = ? OR p.zh_id = ?",
+        [article_id, article_id, article_id],
+    ).fetchone()
+    if row is None:
+        return None
+    en_id, zh_id, confidence, evidence, title = row
+    twin = zh_id if en_id == article_id else en_id
+    return Twin(twin, title, float(confidence), json.loads(evidence or "{}"))
