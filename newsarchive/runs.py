@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
 
+from newsarchive.clock import hk_now
 from newsarchive.db import write_transaction
 from newsarchive.model import ListingRead
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    """A run just begun: its id, and the runs found killed (now marked interrupted)."""
+
+    id: int
+    interrupted: list[int]
+
+
+def begin_run(
+    db: sqlite_utils.Database, spider: str, arguments: dict[str, Any], *, pid: int
+) -> StartedRun:
+    """Begin a run of a crawl or a reparse (the one place either starts): its row, running,
+    with the PID of the process doing it; then runs another process left running, which the
+    caller's lock says were killed, marked interrupted. Their stored items wait in the link
+    queue and are linked when this run links, before finish_run records its end."""
+    run_id = start_run(db, spider, arguments, hk_now().isoformat())
+    record_run_pid(db, run_id, pid)
+    return StartedRun(run_id, mark_interrupted(db, pid))
 
 
 def start_run(db: sqlite_utils.Database, spider: str, arguments: dict[str, Any], at: str) -> int:

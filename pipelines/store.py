@@ -25,14 +25,13 @@ from newsarchive.db import (
     DiskFull,
     fault_reason,
     storage_fault,
-    write_transaction,
 )
 from newsarchive.failures import clear_failure, record_failure
 from newsarchive.health import CoverageTally, run_health_values
 from newsarchive.linking.queue import has_queued
 from newsarchive.lock import ArchiveLock, LockError, LockHeld
 from newsarchive.model import Article, FetchFailed, ListingRead, NotModified
-from newsarchive.runs import finish_run, mark_interrupted, record_listing, start_run
+from newsarchive.runs import begin_run, finish_run, record_listing
 from pipelines.validate import InvalidItem
 
 if TYPE_CHECKING:
@@ -97,7 +96,7 @@ class StorePipeline:
             self.db = open_archive(
                 self.path, busy_timeout=self.crawler.settings.getfloat("HKARCHIVE_BUSY_TIMEOUT")
             )
-            self.run_id = start_run(self.db, spider.name, arguments, hk_now().isoformat())
+            started = begin_run(self.db, spider.name, arguments, pid=os.getpid())
         except ArchiveError as exc:
             if storage_fault(exc) is not None or isinstance(exc, (ArchiveCorrupt, DiskFull)):
                 raise  # a full disk or a damaged archive: open_spider stops the whole crawl
@@ -110,13 +109,12 @@ class StorePipeline:
             raise CloseSpider(
                 "archive_busy" if isinstance(exc, ArchiveBusy) else "archive_error"
             ) from exc
+        self.run_id = started.id
         self._stats.set_value("hkarchive/run_id", self.run_id)
-        self._record_pid()
-        interrupted = mark_interrupted(self.db, os.getpid())
-        if interrupted:
+        if started.interrupted:
             logger.warning(
                 "Earlier crawls were interrupted (runs %s): their stored items are linked "
-                "at this crawl's end", ", ".join(map(str, interrupted)),
+                "at this crawl's end", ", ".join(map(str, started.interrupted)),
             )  # fmt: skip
         logger.info("Archive %s, run %d", self.path, self.run_id)
 
@@ -136,13 +134,6 @@ class StorePipeline:
             # Scrapy honours CloseSpider from open_spider: a clean close, no traceback.
             raise CloseSpider(reason) from exc
         self.lock = lock
-
-    def _record_pid(self) -> None:
-        """Put this process's PID on the running row, so `hkarchive check` can tell a crawl in
-        progress from one that was killed."""
-        assert self.db is not None and self.run_id is not None
-        with write_transaction(self.db):
-            self.db.table("crawl_runs").update(self.run_id, {"pid": os.getpid()})
 
     def release_lock(self, spider: Spider, reason: str) -> None:
         """Give the archive's lock up once the run is recorded."""

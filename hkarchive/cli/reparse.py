@@ -31,7 +31,7 @@ from newsarchive.clock import hk_now
 from newsarchive.db import CORRUPT, storage_fault
 from newsarchive.lock import crawl_lock
 from newsarchive.model import Article
-from newsarchive.runs import finish_run, mark_interrupted, record_run_pid, start_run
+from newsarchive.runs import begin_run, finish_run
 from pipelines.normalize import normalize_article
 from pipelines.validate import problems
 
@@ -111,12 +111,9 @@ def run_reparse(
     the latest of them. Items are stored with the fetch time of their capture. Each failure
     is passed to on_problem as one line as it happens.
     """
-    run_id = start_run(db, SPIDER, {"sources": list(sources)}, hk_now().isoformat())
-    # As a crawl does, so a reparse left "running" can be told from one in progress.
-    record_run_pid(db, run_id, os.getpid())
-    # Holding the lock, as a crawl does: another process's running run was killed. Its stored
-    # items wait in the link queue, which this reparse links at its end.
-    mark_interrupted(db, os.getpid())
+    # Begun as a crawl's run is (the caller holds the lock, as a crawl does): killed runs are
+    # marked interrupted, and their stored items linked with this reparse's at its end.
+    run_id = begin_run(db, SPIDER, {"sources": list(sources)}, pid=os.getpid()).id
     report = ReparseReport(run_id, on_problem=on_problem)
     status = "failed"
     try:
