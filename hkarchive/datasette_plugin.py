@@ -136,7 +136,7 @@ def fts_match(query: str | None) -> str:
 # - no statement over MAX_SQL_BYTES of SQL (SQLITE_LIMIT_SQL_LENGTH);
 # - no result over MAX_RESULT_BYTES of text and blobs, counted row by row as the rows are
 #   read: 1,000 rows of zeroblob(4000000) are built within the time limit.
-# `hkarchive serve` also caps what SQLite may allocate in its process (cli_serve.py).
+# `hkarchive serve` also caps what SQLite may allocate in its process (hkarchive/cli/serve.py).
 MAX_VALUE_BYTES = 4 * 1024 * 1024
 MAX_SQL_BYTES = 100_000
 MAX_RESULT_BYTES = 64 * 1024 * 1024
@@ -174,7 +174,7 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
 
 @hookimpl
 def handle_exception(datasette: Any, request: Any, exception: BaseException) -> Any:
-    """A query that ran into the serving process's memory cap (cli_serve.SQLITE_HEAP_LIMIT):
+    """A query that ran into the serving process's memory cap (hkarchive.cli.serve.SQLITE_HEAP_LIMIT):
     a bad request (400) with the reason, in datasette's own error page, not a server error."""
     if not isinstance(exception, MemoryError):
         return None

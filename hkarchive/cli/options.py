@@ -1,6 +1,7 @@
 """What every `hkarchive` command shares: the --db option and usage errors.
 
-Commands live in modules of their own (``cli_*.py``) and are registered on the group in cli.py.
+Commands live in modules of their own in this package and are registered on the group in its
+``__init__.py``.
 """
 
 from __future__ import annotations
