@@ -174,8 +174,9 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
 
 @hookimpl
 def handle_exception(datasette: Any, request: Any, exception: BaseException) -> Any:
-    """A query that ran into the serving process's memory cap (hkarchive.cli.serve.SQLITE_HEAP_LIMIT):
-    a bad request (400) with the reason, in datasette's own error page, not a server error."""
+    """A query that ran into the serving process's memory cap (SQLITE_HEAP_LIMIT in
+    hkarchive/cli/serve.py): a bad request (400) with the reason, in datasette's own error
+    page, not a server error."""
     if not isinstance(exception, MemoryError):
         return None
     from datasette.handle_exception import (  # type: ignore[import-untyped]
