@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
+from crawler.connection import ArchiveConnection
 from crawler.faults import crawl_fault, stop_on_fault, stopped
 from crawler.seen import crawl_clock
-from newsarchive.archive import open_archive
 from newsarchive.articles import touch_article, upsert_article
 from newsarchive.clock import hk_now
 from newsarchive.db import (
@@ -93,9 +93,7 @@ class StorePipeline:
         if mirror:
             arguments["mirror"] = mirror
         try:
-            self.db = open_archive(
-                self.path, busy_timeout=self.crawler.settings.getfloat("HKARCHIVE_BUSY_TIMEOUT")
-            )
+            self.db = ArchiveConnection.of(self.crawler).open()
             started = begin_run(self.db, spider.name, arguments, pid=os.getpid())
         except ArchiveError as exc:
             if storage_fault(exc) is not None or isinstance(exc, (ArchiveCorrupt, DiskFull)):
@@ -104,8 +102,7 @@ class StorePipeline:
             # this spider and exits 1.
             logger.error("Cannot start a run in the archive %s: %s", self.path, exc)
             if self.db is not None:
-                self.db.close()
-                self.db = None
+                self._close_db()
             raise CloseSpider(
                 "archive_busy" if isinstance(exc, ArchiveBusy) else "archive_error"
             ) from exc
@@ -291,6 +288,7 @@ class StorePipeline:
             logger.error("Cannot record the end of run %d: %s", self.run_id, fault_reason(exc))
 
     def _close_db(self) -> None:
-        assert self.db is not None
-        self.db.close()
+        # The crawl's connection (crawler/connection.py): the run is recorded, nothing more of
+        # this crawl writes to the archive.
         self.db = None
+        ArchiveConnection.of(self.crawler).close()

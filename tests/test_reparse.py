@@ -208,13 +208,14 @@ def test_an_item_in_several_captures_is_stored_once_as_last_captured(tmp_path: P
     title = b"InnoHK Launch Ceremony Concludes with Great Success"
     api, feed = FIXTURES["cpii/api-posts-page1"], FIXTURES["cpii/feed"]
     later_feed = feed.response().replace(body=feed.body.replace(title, title + b" (updated)"))
-    warc = WarcFile(db_path, "test-cpii.warc.gz", {})
-    try:
-        for response, hour in ((api.response(), 1), (later_feed, 2)):
-            warc.write(response, run_id=None, source="cpii",
-                       fetched=datetime(2026, 1, 1, hour, tzinfo=HKT))  # fmt: skip
-    finally:
-        warc.close()
+    with open_archive(db_path) as db:
+        warc = WarcFile(db_path, "test-cpii.warc.gz", {}, db=db)
+        try:
+            for response, hour in ((api.response(), 1), (later_feed, 2)):
+                warc.write(response, run_id=None, source="cpii",
+                           fetched=datetime(2026, 1, 1, hour, tzinfo=HKT))  # fmt: skip
+        finally:
+            warc.close()
     result = run_reparse(db_path, "--source", "cpii")
     assert result.exit_code == 0, result.output
     assert "2 captures read, 5 new, 0 updated, 0 unchanged" in result.stdout

@@ -30,11 +30,11 @@ from warcio.statusandheaders import StatusAndHeaders  # type: ignore[import-unty
 from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
 from crawler import __version__
+from crawler.connection import ArchiveConnection
 from crawler.faults import stop_on_fault, stopped
 from crawler.middlewares.charset import with_page_encoding
-from newsarchive.archive import open_archive
 from newsarchive.clock import hk_now
-from newsarchive.db import BUSY_TIMEOUT, ArchiveError, write_transaction
+from newsarchive.db import ArchiveError, write_transaction
 
 if TYPE_CHECKING:
     from typing import Self
@@ -147,23 +147,18 @@ class WarcFile:
     """
 
     def __init__(
-        self,
-        db_path: str | Path,
-        name: str,
-        info: dict[str, str],
-        *,
-        busy_timeout: float = BUSY_TIMEOUT,
+        self, db_path: str | Path, name: str, info: dict[str, str], *, db: sqlite_utils.Database
     ) -> None:
+        """A WARC file beside the archive at db_path, indexed through db: the crawl's
+        connection to it (crawler/connection.py), which this never closes."""
         self.root = archive_dir(db_path)
         self.relative = f"{WARC_DIR}/{name}"
         path = self.root / self.relative
         path.parent.mkdir(parents=True, exist_ok=True)
         self.file: IO[bytes] = path.open("ab")
         self.writer = WARCWriter(GzipMembers(self.file), gzip=False, warc_version="1.1")
-        self.db: sqlite_utils.Database | None = None
+        self.db = db
         try:
-            # A separate connection: the store's transactions never hold an index row back.
-            self.db = open_archive(db_path, busy_timeout=busy_timeout)
             if self.file.tell() == 0:
                 self.writer.write_record(self.writer.create_warcinfo_record(name, info))
                 self.file.flush()
@@ -205,7 +200,6 @@ class WarcFile:
         return capture
 
     def _index(self, capture: Capture, *, run_id: int | None, source: str) -> None:
-        assert self.db is not None
         with write_transaction(self.db):
             self.db.execute(
                 _INSERT_SQL,
@@ -223,16 +217,13 @@ class WarcFile:
             )
 
     def close(self) -> None:
-        """Close the file and the index connection; safe to call more than once."""
+        """Close the file; safe to call more than once."""
         try:
             self.file.close()
         except OSError as exc:
             # A record the disk had no room for: the file is closed all the same, and the
             # record, never indexed, is a torn end that readers skip.
             logger.warning("Closing %s: %s", self.relative, exc)
-        if self.db is not None:
-            self.db.close()
-            self.db = None
 
 
 class RawArchiveMiddleware:
@@ -333,12 +324,8 @@ class RawArchiveMiddleware:
                 # The records name the real URLs; the bytes came from this mirror of them.
                 info["x-hkarchive-mirror"] = str(mirror)
             name = warc_name(self.started, run_id, source)
-            self.warc = WarcFile(
-                self.db_path,
-                name,
-                info,
-                busy_timeout=self.crawler.settings.getfloat("HKARCHIVE_BUSY_TIMEOUT"),
-            )
+            db = ArchiveConnection.of(self.crawler).open()
+            self.warc = WarcFile(self.db_path, name, info, db=db)
             logger.info("Keeping raw responses in %s", self.warc.relative)
         return self.warc
 
