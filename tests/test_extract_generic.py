@@ -9,7 +9,8 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from crawler.extract import ExtractionError
-from crawler.extract.generic import date_line, extract_detail, native_id, size_in_bytes
+from crawler.extract.generic import extract_detail
+from crawler.extract.parts import date_line, native_id, size_in_bytes
 from crawler.sources.config import load_sources
 
 CAIRS = load_sources()["cairs"]

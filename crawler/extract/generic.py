@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,36 +23,25 @@ from urllib.parse import urlsplit
 from lxml import html
 from scrapy.http import TextResponse
 
-from crawler.dates import parse_hk_datetime
 from crawler.extract import ExtractionError, page_root
+from crawler.extract.parts import (
+    body_text_of,
+    clean_body_element,
+    date_line,
+    native_id,
+    parse_published,
+    photo_key,
+    photos_in,
+)
 from crawler.extract.sanitize import sanitize_html
 from crawler.extract.text import (
-    element_text,
-    html_to_text,
     script_language,
     squash,
     to_html,
-    xml_safe,
 )
 from crawler.sources.config import SourceConfig
-from newsarchive.clock import format_hk
 from newsarchive.model import Article, Photo
 
-IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|bmp|tiff?)$", re.IGNORECASE)
-IMAGE_LABEL = re.compile(
-    r"(?P<name>[^()\s][^()]*?\.(?:jpe?g|png|gif|webp|bmp|tiff?))\s*"
-    r"\(\s*(?P<size>(?P<number>\d+(?:[.,]\d+)?)\s*(?P<unit>bytes|[KMGT]i?B|B))\s*\)",
-    re.IGNORECASE,
-)
-_UNITS = {"b": 0, "bytes": 0, "kb": 1, "kib": 1, "mb": 2, "mib": 2, "gb": 3, "gib": 3}
-_DATES = [
-    # Digit lookarounds, not \b: "2022-12-07T17:05" must match too.
-    re.compile(r"(?<!\d)\d{4}-\d{1,2}-\d{1,2}(?!\d)"),
-    re.compile(r"(?<!\d)\d{4}/\d{1,2}/\d{1,2}(?!\d)"),
-    re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"),
-    re.compile(r"\b[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}\b"),
-    re.compile(r"\b\d{1,2} [A-Z][a-z]{2,8}\.? \d{4}\b"),
-]
 _LINES_AFTER_TITLE = 12
 
 
@@ -89,16 +77,6 @@ def extract_detail(response: TextResponse, config: SourceConfig) -> Article:
         category=category,
         extraction=methods,
     )
-
-
-def native_id(url: str, config: SourceConfig) -> str:
-    """The item's id within its source: the detail pattern's ``id`` (and ``lang``) groups, or
-    else the URL path (a WordPress permalink such as ``2022/06/02/innohk-launch-ceremony``)."""
-    match = config.detail_pattern.search(url) if config.detail_pattern else None
-    groups = match.groupdict() if match else {}
-    if groups.get("id"):
-        return f"{groups['lang']}/{groups['id']}" if groups.get("lang") else groups["id"]
-    return urlsplit(url).path.strip("/") or urlsplit(url).netloc
 
 
 def _css_first(response: TextResponse, selector: str | None) -> html.HtmlElement | None:
@@ -252,34 +230,6 @@ def _published_time(root: html.HtmlElement) -> str | None:
     return str(times[0]) if len(set(times)) == 1 else None
 
 
-def parse_published(value: str | None) -> str | None:
-    """A date or date-time as stored: ISO 8601 in HK time, or a bare date when no time is given."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    parsed = parse_hk_datetime(text)
-    if parsed is None:
-        return None
-    # A bare date (no time of day in the source) is stored as a date, never as midnight.
-    has_time = bool(re.search(r"\d{1,2}:\d{2}", text))
-    return format_hk(parsed) if has_time else parsed.date().isoformat()
-
-
-def date_line(line: str) -> tuple[str, str | None] | None:
-    """A line such as ``2022-05-25 | News``: (the date, the category after the bar, if any)."""
-    for pattern in _DATES:
-        match = pattern.search(line)
-        if not match:
-            continue
-        published = parse_published(match[0])
-        if published is None:
-            continue
-        rest = line[match.end() :].strip()
-        category = squash(rest.lstrip("|·•/-–— ")) if rest[:1] in "|·•/-–—" else ""
-        return published, (category if 0 < len(category) <= 40 else None)
-    return None
-
-
 def _body(
     response: TextResponse, root: html.HtmlElement, config: SourceConfig, title: str
 ) -> tuple[str, str, html.HtmlElement | None, str]:
@@ -306,94 +256,6 @@ def _body(
     body_el = fragment.find("body") if fragment.find("body") is not None else fragment
     body_el.make_links_absolute(response.url, resolve_base_href=False, handle_failures="ignore")
     return sanitize_html(to_html(body_el)), body_text_of(body_el, title), body_el, "trafilatura"
-
-
-def clean_body_element(el: html.HtmlElement, base_url: str) -> html.HtmlElement:
-    """A copy of a body element without scripts and styles, with absolute links."""
-    body: html.HtmlElement = copy.deepcopy(el)
-    for noise in body.xpath(".//script | .//style | .//noscript | .//form"):
-        noise.drop_tree()
-    body.make_links_absolute(base_url, resolve_base_href=False, handle_failures="ignore")
-    return body
-
-
-def body_text_of(el: html.HtmlElement, title: str = "") -> str:
-    """Readable body text without figures, image-file links or a repeated title."""
-    text_el: html.HtmlElement = copy.deepcopy(el)
-    for node in text_el.xpath(".//figure | .//img | .//a[@href]"):
-        if node.tag != "a" or IMAGE_FILE.search(urlsplit(node.get("href", "")).path):
-            node.drop_tree()
-    lines = element_text(text_el).split("\n")
-    text = "\n".join(line for line in lines if not IMAGE_LABEL.fullmatch(line.strip())).strip()
-    # Extractors often repeat the headline as the first line; drop it unless it is all there is.
-    head, _, rest = text.partition("\n")
-    return rest.strip() if title and squash(head) == title and rest.strip() else text
-
-
-def body_from_fragment(fragment: str, base_url: str) -> tuple[str, str, list[Photo]]:
-    """(body_html, body_text, photos) of an HTML fragment such as a feed's or API's content."""
-    root = html.fragment_fromstring(xml_safe(fragment) or "<p></p>", create_parent="div")
-    cleaned = clean_body_element(root, base_url)
-    return sanitize_html(to_html(cleaned)), body_text_of(cleaned), list(photos_in(cleaned))
-
-
-_SIZED = re.compile(r"-\d{2,5}x\d{2,5}(?=\.\w+$)")
-
-
-def photo_key(url: str) -> str:
-    """One key for an image and its resized copies (WordPress's ``name-1024x683.jpg``)."""
-    return _SIZED.sub("", urlsplit(url).path)
-
-
-def _largest(srcset: str | None) -> str | None:
-    best, best_width = None, -1
-    for candidate in (srcset or "").split(","):
-        parts = candidate.split()
-        width = parts[1][:-1] if len(parts) == 2 and parts[1].endswith("w") else ""
-        if width.isdigit() and int(width) > best_width:
-            best, best_width = parts[0], int(width)
-    return best
-
-
-def photos_in(el: html.HtmlElement) -> Iterator[Photo]:
-    """Images shown in an element and links to image files, once per image, in order.
-
-    An ``<img>`` with a ``srcset`` gives its largest candidate as the image and its ``src``
-    as the thumbnail.
-    """
-    seen: set[str] = set()
-    for node in el.xpath(".//img[@src] | .//a[@href]"):
-        if node.tag == "img":
-            src = node.get("src", "").strip()
-            url = _largest(node.get("srcset")) or src
-            figure = node.xpath("ancestor::figure[1]//figcaption")
-            caption = squash(figure[0].text_content()) if figure else squash(node.get("alt"))
-            label = IMAGE_LABEL.search(caption)
-            photo = Photo(url=url, thumbnail_url=src if src != url else None,
-                          caption="" if label else caption)  # fmt: skip
-        else:
-            url = node.get("href", "").strip()
-            if not IMAGE_FILE.search(urlsplit(url).path):
-                continue
-            if node.find(".//img") is not None:
-                continue  # a linked thumbnail: the <img> inside is reported
-            label = IMAGE_LABEL.search(squash(node.text_content()))
-            photo = Photo(url=url, caption="" if label else squash(node.text_content()))
-        if label:
-            photo.name, photo.size_label = label["name"].strip(), squash(label["size"])
-            photo.size_bytes = size_in_bytes(label["number"], label["unit"])
-        if url and photo_key(url) not in seen and urlsplit(url).scheme in ("http", "https"):
-            seen.add(photo_key(url))
-            yield photo
-
-
-def size_in_bytes(number: str, unit: str) -> int | None:
-    """``4.09``, ``MB`` -> 4288676 (file sizes on web pages are binary multiples)."""
-    power = _UNITS.get(unit.lower())
-    if power is None:
-        return None
-    multiplier: int = 1024**power
-    return round(float(number.replace(",", ".")) * multiplier)
 
 
 def _images(
@@ -462,8 +324,3 @@ def _language(
     if len(config.languages) == 1:
         return config.languages[0], "config"
     return script_language(text), "script"
-
-
-def plain_text(fragment: str) -> str:
-    """Text of a small HTML fragment such as a WordPress ``title.rendered``."""
-    return squash(html_to_text(fragment))

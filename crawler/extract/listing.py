@@ -10,7 +10,7 @@ from datetime import date
 from lxml import html
 from scrapy.http import TextResponse
 
-from crawler.extract.generic import date_line, parse_published
+from crawler.extract.parts import date_line, parse_published
 from crawler.extract.text import squash
 from crawler.sources.config import SourceConfig
 from newsarchive.urls import absolute_url

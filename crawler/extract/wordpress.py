@@ -15,7 +15,7 @@ from typing import Any
 from parsel import Selector
 
 from crawler.extract import ExtractionError
-from crawler.extract.generic import body_from_fragment, native_id, photo_key, plain_text
+from crawler.extract.parts import body_from_fragment, native_id, photo_key, plain_text
 from crawler.sources.config import SourceConfig
 from newsarchive.clock import HKT, format_hk
 from newsarchive.model import Article, Photo

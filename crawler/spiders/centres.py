@@ -17,8 +17,9 @@ from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.extract import ExtractionError
-from crawler.extract.generic import extract_detail, native_id
+from crawler.extract.generic import extract_detail
 from crawler.extract.listing import detail_links, next_page
+from crawler.extract.parts import native_id
 from crawler.extract.wordpress import api_page_url, article_from_api, articles_from_feed, feed_url
 from crawler.seen import Seen, conditional_request, with_validators
 from crawler.sources import configs
