@@ -42,15 +42,17 @@ def parse_langs(value: str | None) -> tuple[str, ...]:
 
 
 def crawl_window(
-    since: str | None = None,
-    until: str | None = None,
+    since: str | date | None = None,
+    until: str | date | None = None,
     lang: str | None = None,
     days: str | None = None,
     earliest: date | None = None,
 ) -> CrawlWindow:
     """Validate crawl arguments as given on a command line; ValueError names the bad one.
 
-    With no dates the window is yesterday and today in Hong Kong. ``days`` (comma-separated)
+    since and until are days as typed (parsed here: a spider's ``-a since=...``) or days the
+    command line has parsed once already. With no dates the window is yesterday and today in
+    Hong Kong. ``days`` (comma-separated)
     lists days explicitly instead of a range. Days before ``earliest`` (the source's first
     day) are left out, and a window with none after it is refused.
     """
@@ -66,8 +68,8 @@ def crawl_window(
             raise ValueError(f"every day given is before the source's first day, {earliest}")
         return CrawlWindow(tuple(kept), langs, clipped=listed[0])
     today = hk_today()
-    end = parse_day(until) if until else today
-    start = parse_day(since) if since else min(end, today) - timedelta(days=1)
+    end = _day(until) if until else today
+    start = _day(since) if since else min(end, today) - timedelta(days=1)
     if start > end:
         raise ValueError(f"--since {start} is after --until {end}")
     if earliest is None or start >= earliest:
@@ -75,6 +77,10 @@ def crawl_window(
     if end < earliest:
         raise ValueError(f"the window ends on {end}, before the source's first day, {earliest}")
     return CrawlWindow(tuple(days_between(earliest, end)), langs, clipped=start)
+
+
+def _day(value: str | date) -> date:
+    return value if isinstance(value, date) else parse_day(value)
 
 
 def is_flag(value: str | bool | None) -> bool:

@@ -268,10 +268,11 @@ def crawl(
     unknown = [s for s in sources if s not in available]
     if unknown:
         usage_error(f"unknown source {unknown[0]!r} (available: {', '.join(available)})")
-    day_option("--since", since)
-    day_option("--until", until)
+    # Parsed once, here: the spiders are given the days themselves, so a relative day ("3 days
+    # ago") is the same day for every source however long the crawl takes to start them.
+    first, last = day_option("--since", since), day_option("--until", until)
     try:
-        crawl_window(since=since, until=until, lang=lang)
+        crawl_window(since=first, until=last, lang=lang)
         mirror = check_mirror_url(mirror) if mirror is not None else None
     except ValueError as exc:
         usage_error(str(exc))
@@ -279,7 +280,7 @@ def crawl(
     # is refused here, before anything is written.
     for source in sources or available:
         try:
-            crawl_window(since=since, until=until, lang=lang, earliest=earliest(source))
+            crawl_window(since=first, until=last, lang=lang, earliest=earliest(source))
         except ValueError as exc:
             usage_error(f"{source}: {exc}")
     if log_file:
@@ -290,10 +291,10 @@ def crawl(
         _check_mirror_reachable(mirror)
     with crawl_lock(db_path):
         spider_args = {"lang": lang, "refresh": "1" if refresh else ""}
-        if since:
-            spider_args["since"] = since
-        if until:
-            spider_args["until"] = until
+        if first:
+            spider_args["since"] = first.isoformat()
+        if last:
+            spider_args["until"] = last.isoformat()
         crawls = [(source, spider_args) for source in (sources or available)]
         extra: dict[str, Any] = {"HKARCHIVE_MEDIA": media}
         if log_file:
