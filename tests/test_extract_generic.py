@@ -127,6 +127,23 @@ def test_h1_naming_the_site_is_not_the_title() -> None:
     assert article.title == "Real headline"
 
 
+def test_a_date_only_in_the_url_is_read_by_htmldate() -> None:
+    # No <time>, meta, JSON-LD or date line: before, the page was refused and the item lost.
+    url = "https://www.cairs.hk/en/news/2021/03/04/headline"
+    article = extract_detail(page("<title>x</title>", f"<h1>Headline</h1>{PARAGRAPHS}", url), CAIRS)
+    assert article.published_at == "2021-03-04"
+    assert article.extraction["published_at"] == "htmldate"
+
+
+def test_a_date_only_in_last_modified_is_the_last_resort() -> None:
+    response = page("<title>x</title>", f"<h1>Headline</h1><div>{PARAGRAPHS}</div>").replace(
+        headers={"Content-Type": "text/html", "Last-Modified": "Thu, 04 Mar 2021 10:30:00 GMT"}
+    )
+    article = extract_detail(response, CAIRS)
+    assert article.published_at == "2021-03-04T18:30:00+08:00"
+    assert article.extraction["published_at"] == "last-modified"
+
+
 def test_page_without_a_date_is_an_extraction_error() -> None:
     with pytest.raises(ExtractionError, match="no publication date"):
         extract_detail(page("<title>x</title>", f"<h1>Headline</h1><div>{PARAGRAPHS}</div>"), CAIRS)

@@ -187,8 +187,29 @@ def _published(
         if parsed:
             return parsed, method, None
     if title_el is not None:
-        return _near_title(title_el)
-    return None, "missing", None
+        near = _near_title(title_el)
+        if near[0] is not None:
+            return near
+    return (*_hidden_date(response), None)
+
+
+def _hidden_date(response: TextResponse) -> tuple[str | None, str]:
+    """A date the page does not show beside its title: htmldate's reading of the whole page
+    (its markup, scripts and URL), else the server's Last-Modified."""
+    from htmldate import find_date  # here: only pages the chain above fails on need it
+
+    found = find_date(
+        response.text, url=response.url, original_date=True, extensive_search=True,
+        outputformat="%Y-%m-%d",
+    )  # fmt: skip
+    day = parse_published(found) if found else None
+    if day:
+        return day, "htmldate"
+    modified = response.headers.get("Last-Modified")
+    day = parse_published(modified.decode("latin-1")) if modified else None
+    if day:
+        return day, "last-modified"
+    return None, "missing"
 
 
 def _near_title(title_el: html.HtmlElement) -> tuple[str | None, str, str | None]:
