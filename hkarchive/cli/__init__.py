@@ -24,7 +24,7 @@ from crawler.faults import crawl_fault
 from crawler.mirror import check_mirror_url
 from crawler.sources import earliest, known_sources
 from crawler.sources.config import SourceConfigError
-from hkarchive.cli import export, health, history, pairs, reparse, search, serve
+from hkarchive.cli import export, extract, health, history, pairs, reparse, search, serve
 from hkarchive.cli.options import day_option, db_option, one_line, printable, usage_error
 from newsarchive.archive import check_creatable, check_writable, open_archive
 from newsarchive.articles import (
@@ -501,6 +501,7 @@ for command in (
     reparse.reparse,
     serve.serve,
     export.export,
+    extract.extract,
     pairs.pairs,
     search.search,
 ):
