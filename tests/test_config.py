@@ -141,3 +141,22 @@ def test_every_command_knows_a_source_from_the_extra_directory(
     refused = run_cli(*command, "--source", "nosuchsite", "--db", str(db), env=env)
     assert refused.code == 2
     assert "available: cairs, cpii, demo, govhk" in refused.stderr
+
+
+def test_source_list_shows_every_source_its_kind_and_its_file(tmp_path: Path) -> None:
+    extra = tmp_path / "sources"
+    extra.mkdir()
+    write(extra, VALID)
+    # A user's file replaces the bundled source of its name.
+    write(extra, (SOURCES_DIR / "cairs.toml").read_text(encoding="utf-8"), name="cairs")
+    result = run_cli("source", "list", env={"HKARCHIVE_SOURCES": str(extra)})
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["name", "kind", "declared", "in", "title"]
+    rows = {line.split()[0]: line.split(None, 3) for line in lines[1:]}
+    assert sorted(rows) == ["cairs", "cpii", "demo", "govhk"]
+    assert rows["demo"][1:3] == ["html", "user:"]
+    assert rows["demo"][3].split() == [str((extra / "demo.toml").resolve()), "Demo", "Centre"]
+    assert rows["cairs"][1:3] == ["html", "user:"]
+    assert rows["cpii"][1:3] == ["wordpress", "bundled:"]
+    assert rows["govhk"][1:3] == ["govhk", "built"]

@@ -24,8 +24,18 @@ from crawler.faults import crawl_fault
 from crawler.mirror import check_mirror_url
 from crawler.sources import earliest, known_sources
 from crawler.sources.config import SourceConfigError
-from hkarchive.cli import export, extract, health, history, pairs, reparse, search, serve
+from hkarchive.cli import (
+    export,
+    extract,
+    health,
+    history,
+    pairs,
+    reparse,
+    search,
+    serve,
+)
 from hkarchive.cli.options import day_option, db_option, one_line, printable, usage_error
+from hkarchive.cli.source import source as source_commands
 from newsarchive.archive import check_creatable, check_writable, open_archive
 from newsarchive.articles import (
     LATEST_QUERY,
@@ -502,6 +512,7 @@ for command in (
     serve.serve,
     export.export,
     extract.extract,
+    source_commands,
     pairs.pairs,
     search.search,
 ):
