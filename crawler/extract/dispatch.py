@@ -16,7 +16,13 @@ from crawler.extract import ExtractionError
 from crawler.extract.generic import extract_detail
 from crawler.extract.govhk import SOURCE as GOVHK
 from crawler.extract.govhk import extract_release
-from crawler.extract.wordpress import API_PATH, article_from_api, articles_from_feed, feed_url
+from crawler.extract.wordpress import (
+    API_PATH,
+    article_from_api,
+    articles_from_feed,
+    feed_url,
+    looks_like_feed,
+)
 from crawler.sources import configs, known_sources
 from crawler.sources.config import SourceConfig
 from newsarchive.model import Article
@@ -85,11 +91,11 @@ def _from_api(
 def _from_feed(
     response: TextResponse, config: SourceConfig, errors: list[ExtractionError] | None
 ) -> list[Article]:
-    if "<channel" not in response.text[:5000]:
+    if not looks_like_feed(response.text):
         # Not a feed: the spider fell back to the listing pages.
         return []
     items = []
-    for entry in articles_from_feed(response.text, config):
+    for entry in articles_from_feed(response.text, config, response.url):
         if isinstance(entry, ExtractionError):
             _entry_failed(entry, errors)
         else:

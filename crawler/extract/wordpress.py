@@ -1,4 +1,4 @@
-"""WordPress: posts from the REST API (``/wp-json/wp/v2/posts``) and from the RSS feed.
+"""WordPress: posts from the REST API (``/wp-json/wp/v2/posts``) and from the site's feed.
 
 Both are the same on every WordPress site whatever its theme, which is why they come before
 any page markup. Dates are read from the GMT fields (``date_gmt``, RFC 822 ``pubDate``) and
@@ -7,12 +7,11 @@ stored in Hong Kong time.
 
 from __future__ import annotations
 
+import calendar
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
-
-from parsel import Selector
 
 from crawler.extract import ExtractionError
 from crawler.extract.parts import body_from_fragment, native_id, photo_key, plain_text
@@ -22,7 +21,6 @@ from newsarchive.model import Article, Photo
 from newsarchive.urls import absolute_url
 
 API_PATH = "/wp-json/wp/v2/posts"
-_RSS_NS = {"content": "http://purl.org/rss/1.0/modules/content/"}
 
 
 def api_page_url(config: SourceConfig, page: int) -> str:
@@ -125,33 +123,68 @@ def _merge(first: list[Photo], then: list[Photo]) -> list[Photo]:
     return merged
 
 
-def articles_from_feed(text: str, config: SourceConfig) -> Iterator[Article | ExtractionError]:
-    """Articles from an RSS 2.0 feed with full content (``content:encoded``).
+_FEED_ROOT = re.compile(r"<(?:rss|channel|feed|rdf:RDF)\b")
 
-    An item that cannot be read is yielded as its ExtractionError, so one bad item does not
-    hide the others.
+
+def looks_like_feed(text: str) -> bool:
+    """Whether a document is a feed of any flavour (an RSS channel, RSS 1.0, Atom), not a page
+    a site serves where its feed would be."""
+    return _FEED_ROOT.search(text[:5000]) is not None
+
+
+def articles_from_feed(
+    text: str, config: SourceConfig, url: str | None = None
+) -> Iterator[Article | ExtractionError]:
+    """Articles from a feed with full content, whatever its flavour (RSS 0.9x to 2.0, RSS 1.0,
+    Atom), read by feedparser; relative links are resolved against the feed's URL (``url``,
+    default the source's feed).
+
+    An item without a title takes the first words of its body (``first-words``). An item that
+    cannot be read is yielded as its ExtractionError, so one bad item does not hide the others.
     """
-    feed = Selector(text=text, type="xml")
-    feed.register_namespace("content", _RSS_NS["content"])
-    for item in feed.xpath("//channel/item"):
+    import feedparser  # type: ignore[import-untyped]  # here: only feed pages need it
+
+    parsed = feedparser.parse(text, sanitize_html=False, resolve_relative_uris=False)
+    flavour = "atom" if str(parsed.get("version", "")).startswith("atom") else "rss"
+    for entry in parsed.entries:
         try:
-            yield _feed_item(item, config)
+            yield _feed_item(entry, config, url or feed_url(config), flavour)
         except ExtractionError as exc:
             yield exc
 
 
-def _feed_item(item: Selector, config: SourceConfig) -> Article:
-    link = (item.xpath("link/text()").get() or "").strip()
-    title = plain_text(item.xpath("title/text()").get() or "")
-    try:
-        published = format_hk(parsedate_to_datetime(item.xpath("pubDate/text()").get() or ""))
-    except (TypeError, ValueError):
-        published = ""
-    if not link or not title or not published:
-        raise ExtractionError(f"feed item {link or title!r} lacks a link, title or date")
-    content = item.xpath("content:encoded/text()").get() or item.xpath("description/text()").get()
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
+_TITLE_CHARS = 80
+
+
+def first_words(text: str) -> str:
+    """A title for an untitled item: its first sentence, cut at a word near 80 characters."""
+    sentence = _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip()
+    if len(sentence) <= _TITLE_CHARS:
+        return sentence
+    cut = sentence[:_TITLE_CHARS]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
+
+
+def _feed_item(entry: Any, config: SourceConfig, base: str, flavour: str) -> Article:
+    link = absolute_url(base, (entry.get("link") or "").strip()) or ""
+    moment = entry.get("published_parsed") or entry.get("updated_parsed")
+    published = format_hk(datetime.fromtimestamp(calendar.timegm(moment), UTC)) if moment else ""
+    if not link or not published:
+        raise ExtractionError(f"feed item {link or entry.get('title')!r} lacks a link or date")
+    contents = entry.get("content") or []
+    content = contents[0].get("value") if contents else entry.get("summary")
     body_html, body_text, photos = body_from_fragment(content or "", link)
-    categories = [c.strip() for c in item.xpath("category/text()").getall() if c.strip()]
+    title, title_method = plain_text(entry.get("title") or ""), flavour
+    if not title:
+        title, title_method = first_words(body_text), "first-words"
+    if not title:
+        raise ExtractionError(f"feed item {link!r} has neither a title nor a body")
+    categories = [t.get("term", "").strip() for t in entry.get("tags") or []]
+    categories = [c for c in categories if c]
+    date_field = "pubDate" if flavour == "rss" else "published"
+    if not entry.get("published_parsed"):
+        date_field = "updated"
     return Article(
         source=config.name,
         native_id=native_id(link, config),
@@ -164,11 +197,11 @@ def _feed_item(item: Selector, config: SourceConfig) -> Article:
         photos=photos,
         category=", ".join(categories) or None,
         extraction={
-            "title": "rss",
-            "published_at": "rss:pubDate",
-            "body": "rss:content" if item.xpath("content:encoded") else "rss:description",
-            "images": "rss" if photos else "none",
-            "category": "rss" if categories else "none",
+            "title": title_method,
+            "published_at": f"{flavour}:{date_field}",
+            "body": f"{flavour}:content" if contents else f"{flavour}:description",
+            "images": flavour if photos else "none",
+            "category": flavour if categories else "none",
             "lang": "config",
         },
     )

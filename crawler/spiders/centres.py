@@ -20,7 +20,13 @@ from crawler.extract import ExtractionError
 from crawler.extract.generic import extract_detail
 from crawler.extract.listing import detail_links, next_page
 from crawler.extract.parts import native_id
-from crawler.extract.wordpress import api_page_url, article_from_api, articles_from_feed, feed_url
+from crawler.extract.wordpress import (
+    api_page_url,
+    article_from_api,
+    articles_from_feed,
+    feed_url,
+    looks_like_feed,
+)
 from crawler.seen import Seen, conditional_request, with_validators
 from crawler.sources import configs
 from crawler.sources.config import SourceConfig
@@ -258,13 +264,13 @@ class WordpressSpider(CentreSpider):
 
     def parse_feed(self, response: Response) -> Iterator[Article | Request]:
         text = response.text if isinstance(response, TextResponse) else ""
-        if response.status != 200 or "<channel" not in text[:5000]:
+        if response.status != 200 or not looks_like_feed(text):
             yield from self.fall_back_to_listing(
                 f"no RSS feed at {response.url} ({response.status})"
             )
             return
         self._stats.inc_value("hkarchive/feed_pages")
-        for entry in articles_from_feed(text, self.config):
+        for entry in articles_from_feed(text, self.config, response.url):
             if isinstance(entry, ExtractionError):
                 logger.error("Cannot read feed item: %s", entry)
                 self._stats.inc_value("hkarchive/extract_failed")
