@@ -16,12 +16,10 @@ from typing import Any
 from scrapy.http import Request, Response
 
 from newsarchive.clock import hk_now
+from newsarchive.db import chunks, placeholders
 from newsarchive.failures import Failure, failures_to_retry
 from newsarchive.model import Article
 from newsarchive.urls import index_day
-
-# SQLite's default limit on bound parameters is 999 in older builds.
-_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -87,12 +85,10 @@ class SeenState:
         found: dict[str, Seen] = {}
         if self.conn is None:
             return found
-        for start in range(0, len(wanted), _BATCH):
-            chunk = wanted[start : start + _BATCH]
-            marks = ", ".join("?" * len(chunk))
+        for chunk in chunks(wanted):
             rows = self.conn.execute(
                 "SELECT id, url, next_visit_at, etag, last_modified FROM articles "
-                f"WHERE id IN ({marks})",
+                f"WHERE id IN ({placeholders(chunk)})",
                 chunk,
             )
             found.update((row[0], Seen(*row)) for row in rows)
@@ -112,10 +108,10 @@ class SeenState:
         wanted = list(urls)
         if self.conn is None or self.refresh or not wanted:
             return set()
-        marks = ", ".join("?" * len(wanted))
         rows = self.conn.execute(
             "SELECT l.url, l.fetched_at FROM listing_pages l JOIN crawl_runs r ON r.id = l.run_id "
-            f"WHERE l.url IN ({marks}) AND r.status = 'finished' AND coalesce(r.errors, 0) = 0",
+            f"WHERE l.url IN ({placeholders(wanted)}) "
+            "AND r.status = 'finished' AND coalesce(r.errors, 0) = 0",
             wanted,
         )
         return {url for url, fetched_at in rows if _listed_day_settled(url, fetched_at)}
@@ -127,7 +123,7 @@ class SeenState:
         langs = list(langs)
         rows = self.conn.execute(
             "SELECT id, url, next_visit_at, etag, last_modified FROM articles "
-            f"WHERE source = ? AND next_visit_at <= ? AND lang IN ({', '.join('?' * len(langs))}) "
+            f"WHERE source = ? AND next_visit_at <= ? AND lang IN ({placeholders(langs)}) "
             "ORDER BY next_visit_at",
             [source, self.now, *langs],
         )

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from newsarchive.db import placeholders
+
 
 @dataclass(frozen=True)
 class CaptureRef:
@@ -42,5 +44,5 @@ SELECT id, source, url, fetched_at, warc_file, warc_offset, warc_length FROM (
 
 def latest_captures(db: sqlite_utils.Database, sources: Sequence[str]) -> list[CaptureRef]:
     """Each URL's latest capture with status 200 among the sources, newest first."""
-    sql = _LATEST_SQL.format(sources=", ".join("?" for _ in sources))
+    sql = _LATEST_SQL.format(sources=placeholders(sources))
     return [CaptureRef(*row) for row in db.execute(sql, list(sources)).fetchall()]

@@ -172,8 +172,9 @@ def _busy_timeout(conn: sqlite3.Connection) -> float:
     return float(conn.execute("PRAGMA busy_timeout").fetchone()[0]) / 1000
 
 
-# Ids per statement when a long list is read or written in pieces: far below SQLite's limit of
-# bound variables (32,766), and a transaction per piece stays short.
+# Ids per statement when a long list is read or written in pieces: below SQLite's limit of
+# bound variables (999 in older builds, 32,766 since 3.32), and a transaction per piece stays
+# short.
 BATCH = 500
 
 T = TypeVar("T")

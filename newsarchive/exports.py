@@ -15,6 +15,8 @@ from typing import Any
 
 import sqlite_utils
 
+from newsarchive.db import placeholders
+
 BATCH = 500
 
 ARTICLE_COLUMNS = (
@@ -58,7 +60,7 @@ class ExportFilter:
         clauses = ["1"]
         params: list[Any] = []
         if self.sources:
-            clauses.append(f"a.source IN ({', '.join('?' for _ in self.sources)})")
+            clauses.append(f"a.source IN ({placeholders(self.sources)})")
             params.extend(self.sources)
         if self.lang:
             clauses.append("a.lang = ?")
@@ -106,7 +108,7 @@ def iter_articles(
 def _children(
     db: sqlite_utils.Database, ids: Sequence[str]
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    marks = ", ".join("?" for _ in ids)
+    marks = placeholders(ids)
     found: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for table, columns in CHILDREN.items():
         by_article: dict[str, list[dict[str, Any]]] = {}

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
-from newsarchive.db import CORRUPT, fault_reason, storage_fault
+from newsarchive.db import CORRUPT, fault_reason, placeholders, storage_fault
 from newsarchive.linking.queue import never_linked, waiting
 from newsarchive.model import Article
 
@@ -477,8 +477,7 @@ def unlinked_items(
     running = [
         row[0]
         for row in db.execute(
-            "SELECT id FROM crawl_runs WHERE status = 'running' "
-            f"AND pid IN ({', '.join('?' * len(pids))})",
+            f"SELECT id FROM crawl_runs WHERE status = 'running' AND pid IN ({placeholders(pids)})",
             pids,
         )
     ]

@@ -9,7 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from newsarchive.clock import hk_now
-from newsarchive.db import write_transaction
+from newsarchive.db import placeholders, write_transaction
 from newsarchive.model import ListingRead
 
 
@@ -71,8 +71,10 @@ def mark_interrupted(db: sqlite_utils.Database, pid: int) -> list[int]:
             )
         ]
         if runs:
-            marks = ", ".join("?" * len(runs))
-            db.execute(f"UPDATE crawl_runs SET status = 'interrupted' WHERE id IN ({marks})", runs)
+            db.execute(
+                f"UPDATE crawl_runs SET status = 'interrupted' WHERE id IN ({placeholders(runs)})",
+                runs,
+            )
     return runs
 
 

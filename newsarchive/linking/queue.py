@@ -56,11 +56,11 @@ def waiting(
 ) -> dict[str, dict[str, int]]:
     """Per source and step, the items left waiting by runs that are not in progress (a crawl
     killed before its links were made, or whose linking failed): the next crawl links them."""
-    marks = ", ".join("?" * len(running_runs))
     sql = (
         "SELECT a.source, q.step, count(*) "
         "FROM link_queue q JOIN articles a ON a.id = q.article_id "
-        f"WHERE q.run_id IS NULL OR q.run_id NOT IN ({marks}) GROUP BY 1, 2 ORDER BY 1, 2"
+        f"WHERE q.run_id IS NULL OR q.run_id NOT IN ({placeholders(running_runs)}) "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
     )
     found: dict[str, dict[str, int]] = {}
     for source, step, count in db.execute(sql, list(running_runs)):

@@ -12,6 +12,7 @@ from typing import Literal
 
 import sqlite_utils
 
+from newsarchive.db import placeholders
 from newsarchive.search.index import COLUMNS, ROWID_MASK, TABLE, day_key
 from newsarchive.search.query import QueryError, fts_query
 from newsarchive.search.tokens import CJK, Span, token_spans
@@ -157,7 +158,7 @@ def _filters(source: str | Sequence[str] | None, lang: str | None) -> tuple[str,
     params: list[object] = []
     sources = [source] if isinstance(source, str) else list(source or [])
     if sources:
-        clauses.append(f"a.source IN ({', '.join('?' * len(sources))})")
+        clauses.append(f"a.source IN ({placeholders(sources)})")
         params.extend(sources)
     if lang:
         clauses.append("a.lang = ?")
@@ -220,8 +221,7 @@ def _hits(
         marked.update((row[0], row[1:]) for row in rows if row[0] in wanted)
     rowids = [key & ROWID_MASK for key in keys]
     articles = {
-        row[0]: row[1:]
-        for row in db.execute(f"{_ARTICLES_SQL} ({', '.join('?' * len(rowids))})", rowids)
+        row[0]: row[1:] for row in db.execute(f"{_ARTICLES_SQL} ({placeholders(rowids)})", rowids)
     }
     return [
         _hit(articles[key & ROWID_MASK], marked[key], rank, marks)

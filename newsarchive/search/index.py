@@ -7,6 +7,7 @@ from datetime import date
 
 import sqlite_utils
 
+from newsarchive.db import placeholders
 from newsarchive.search.tokens import index_form
 
 TABLE = "articles_search"
@@ -113,7 +114,7 @@ def reindex(db: sqlite_utils.Database, *, batch: int = 1000) -> int:
             chunk = order[start : start + batch]
             rows = db.conn.execute(
                 "SELECT search_key, title, body_text FROM articles "
-                f"WHERE search_key IN ({', '.join('?' * len(chunk))}) ORDER BY search_key",
+                f"WHERE search_key IN ({placeholders(chunk)}) ORDER BY search_key",
                 list(chunk),
             )
             db.conn.executemany(_INSERT_SQL, [(key, *_row(t, b)) for key, t, b in rows])
