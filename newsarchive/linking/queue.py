@@ -71,12 +71,16 @@ def waiting(
 # The day an item's story signature is filed under (newsarchive/linking/stories.py).
 SIGNATURE_DAY = "substr(coalesce(a.published_at, a.first_seen_at), 1, 10)"
 
-# An item's story signature is current when its article_minhash row was computed from its body,
-# on its day: every item linked into stories has one. One without it, and not queued, was
-# stored and never linked.
+# An item's story signature (its article_minhash row m) is stale when it is missing or was
+# computed from another body or day: every item linked into stories has a current one.
+SIGNATURE_STALE = (
+    f"m.article_id IS NULL OR m.body_hash IS NOT a.body_hash OR m.day IS NOT {SIGNATURE_DAY}"
+)
+
+# One with a stale signature, and not queued, was stored and never linked.
 NEVER_LINKED_SQL = f"""
 SELECT a.id, a.source FROM articles a LEFT JOIN article_minhash m ON m.article_id = a.id
-WHERE (m.article_id IS NULL OR m.body_hash IS NOT a.body_hash OR m.day IS NOT {SIGNATURE_DAY})
+WHERE ({SIGNATURE_STALE})
   AND NOT EXISTS (SELECT 1 FROM link_queue q WHERE q.article_id = a.id AND q.step = 'stories')
 ORDER BY a.id
 """

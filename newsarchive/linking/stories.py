@@ -49,7 +49,7 @@ from datasketch import MinHash  # type: ignore[import-untyped]  # datasketch shi
 
 from newsarchive.clock import hk_now
 from newsarchive.db import chunks, placeholders, write_transaction
-from newsarchive.linking.queue import SIGNATURE_DAY, dequeue
+from newsarchive.linking.queue import SIGNATURE_DAY, SIGNATURE_STALE, dequeue
 
 logger = logging.getLogger(__name__)
 
@@ -261,16 +261,14 @@ def _existing_ids(db: sqlite_utils.Database, ids: list[str] | None) -> list[str]
     return sorted(found)
 
 
-_DAY = SIGNATURE_DAY
-
+# Stale too when its MinHash parameters have changed since.
 _STATE_SQL = f"""
-SELECT a.id, m.article_id IS NULL OR m.body_hash IS NOT a.body_hash OR m.day IS NOT {_DAY}
-       OR m.params IS NOT ?
+SELECT a.id, {SIGNATURE_STALE} OR m.params IS NOT ?
 FROM articles a LEFT JOIN article_minhash m ON m.article_id = a.id
 """
 
 _SIGN_SQL = f"""
-SELECT id, source, body_hash, {_DAY}, body_text FROM articles a WHERE id IN ({{}})
+SELECT id, source, body_hash, {SIGNATURE_DAY}, body_text FROM articles a WHERE id IN ({{}})
 """
 
 
