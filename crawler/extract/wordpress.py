@@ -168,7 +168,14 @@ def first_words(text: str) -> str:
 
 def _feed_item(entry: Any, config: SourceConfig, base: str, flavour: str) -> Article:
     link = absolute_url(base, (entry.get("link") or "").strip()) or ""
-    moment = entry.get("published_parsed") or entry.get("updated_parsed")
+    # The published date, else the updated one (an Atom entry may give only that).
+    if entry.get("published_parsed"):
+        moment, date_field = (
+            entry["published_parsed"],
+            "pubDate" if flavour == "rss" else "published",
+        )
+    else:
+        moment, date_field = entry.get("updated_parsed"), "updated"
     published = format_hk(datetime.fromtimestamp(calendar.timegm(moment), UTC)) if moment else ""
     if not link or not published:
         raise ExtractionError(f"feed item {link or entry.get('title')!r} lacks a link or date")
@@ -182,9 +189,6 @@ def _feed_item(entry: Any, config: SourceConfig, base: str, flavour: str) -> Art
         raise ExtractionError(f"feed item {link!r} has neither a title nor a body")
     categories = [t.get("term", "").strip() for t in entry.get("tags") or []]
     categories = [c for c in categories if c]
-    date_field = "pubDate" if flavour == "rss" else "published"
-    if not entry.get("published_parsed"):
-        date_field = "updated"
     return Article(
         source=config.name,
         native_id=native_id(link, config),
