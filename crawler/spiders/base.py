@@ -12,11 +12,10 @@ from crawler.args import crawl_window, is_flag
 from crawler.failure_kinds import fetch_failed
 from crawler.offload import Extractors, extractors_for
 from crawler.seen import SeenState
+from newsarchive.model import FetchFailed
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
-
-    from newsarchive.model import FetchFailed
 
 
 class ArchiveSpider(scrapy.Spider):
@@ -92,8 +91,6 @@ class ArchiveSpider(scrapy.Spider):
         limit = self.settings.getint("HKARCHIVE_MAX_LINKS_PER_PAGE")
         if count <= limit:
             return None
-        from newsarchive.model import FetchFailed
-
         error = f"links {count} items, more than the {limit} a listing page may: none followed"
         self.logger.error("Listing page %s %s", url, error)
         self._stats.inc_value("hkarchive/listing_oversize")

@@ -148,14 +148,17 @@ def extract(
         usage_error("--url goes with FILE; in --batch each line gives its url")
     if url is not None and urlsplit(url).scheme not in ("http", "https"):
         usage_error(f"--url {url}: expected an http(s) URL")
-    pages = list(_batch(batch)) if batch is not None else [(file, url)]
+    if batch is not None:
+        pages = list(_batch(batch))
+    else:
+        assert file is not None
+        pages = [(file, url)]
     for path, _ in pages:
-        if path is not None and not path.is_file():
+        if not path.is_file():
             usage_error(f"no file {path}")
     methods: Counter[str] = Counter()
     failed = 0
     for path, page_url in pages:
-        assert path is not None
         records = extract_page(path, page_url, source)
         _print(records, sys.stdout)
         for record in records:
