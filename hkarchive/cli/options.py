@@ -16,8 +16,6 @@ import click
 from crawler.dates import parse_day
 from newsarchive import DEFAULT_ARCHIVE
 
-DEFAULT_DB = DEFAULT_ARCHIVE
-
 
 def _remember_db(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """Note the archive a command uses where `main` finds it: a damaged archive is named in
@@ -31,7 +29,7 @@ db_option = click.option(
     "--db",
     "db_path",
     envvar="HKARCHIVE_DB",
-    default=DEFAULT_DB,
+    default=DEFAULT_ARCHIVE,
     show_default=True,
     show_envvar=True,
     type=click.Path(dir_okay=False),
