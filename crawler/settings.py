@@ -2,16 +2,17 @@
 
 Environment overrides are read here and nowhere else: ``HKARCHIVE_DB`` (the archive),
 ``HKARCHIVE_MIRROR`` (fetch from a mirror instead of the live sites), ``HKARCHIVE_CONTACT``
-(the contact URL in the User-Agent), ``HKARCHIVE_SOURCES`` (a directory of extra source
-files), ``HKARCHIVE_NOW`` (a frozen clock, for tests) and ``HKARCHIVE_OVERRIDES`` (a JSON object
-of settings applied last, e.g. ``{"DOWNLOAD_TIMEOUT": 1}``: tests shorten timeouts and retry
-delays with it).
+(the contact URL in the User-Agent), ``HKARCHIVE_SOURCES`` (the user's folder of source
+files; default ``$XDG_CONFIG_HOME/hkarchive/sources``), ``HKARCHIVE_NOW`` (a frozen clock, for
+tests) and ``HKARCHIVE_OVERRIDES`` (a JSON object of settings applied last, e.g.
+``{"DOWNLOAD_TIMEOUT": 1}``: tests shorten timeouts and retry delays with it).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 from crawler import __version__
 from newsarchive import DEFAULT_ARCHIVE
@@ -19,11 +20,16 @@ from newsarchive import DEFAULT_ARCHIVE
 BOT_NAME = "hkarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+# Scrapy's loader, plus one spider per source file (crawler/spiderloader.py).
+SPIDER_LOADER_CLASS = "crawler.spiderloader.ArchiveSpiderLoader"
 
 HKARCHIVE_DB = os.environ.get("HKARCHIVE_DB") or DEFAULT_ARCHIVE
 HKARCHIVE_MIRROR = os.environ.get("HKARCHIVE_MIRROR") or None
-# A directory of extra source files (*.toml), read besides crawler/sources/.
-HKARCHIVE_SOURCES = os.environ.get("HKARCHIVE_SOURCES") or None
+# The user's sources folder (*.toml files, read besides crawler/sources/; `hkarchive source
+# add` writes there): HKARCHIVE_SOURCES, else hkarchive/sources in the XDG config folder.
+HKARCHIVE_SOURCES = os.environ.get("HKARCHIVE_SOURCES") or str(
+    Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "hkarchive" / "sources"
+)
 # Tests freeze the crawl's clock (ISO 8601 with +08:00) to step through the revisit schedule.
 HKARCHIVE_NOW = os.environ.get("HKARCHIVE_NOW") or None
 HKARCHIVE_CONTACT = (
@@ -58,6 +64,9 @@ REDIRECT_MAX_TIMES = 5
 # GovHK's busiest day lists a few hundred releases, a centre's listing page a few dozen: a page
 # linking more items than this is refused whole (recorded as oversize), not followed.
 HKARCHIVE_MAX_LINKS_PER_PAGE = 5000
+# A sitemap may list 50,000 URLs; a news site's are far smaller. One over this size, gzip
+# decompressed or not, is refused (recorded as oversize), not read.
+HKARCHIVE_MAX_SITEMAP_BYTES = 10 * 1024 * 1024
 COOKIES_ENABLED = False
 # No listening ports on a machine that crawls from cron.
 TELNETCONSOLE_ENABLED = False

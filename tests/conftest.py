@@ -7,10 +7,16 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+# No test reads or writes the user's own sources folder: the default one is a fresh folder
+# (set before the project's settings module is first imported), and HKARCHIVE_SOURCES is unset.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="hkarchive-tests-config-")
+os.environ.pop("HKARCHIVE_SOURCES", None)
 
 import pytest
 from hypothesis import settings

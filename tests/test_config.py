@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from crawler.sources.config import SOURCES_DIR, SourceConfigError, load_source, load_sources
-from crawler.spiders.centres import HtmlSpider, WordpressSpider, spider_class
+from crawler.spiderloader import spider_class
+from crawler.spiders.centres import HtmlSpider, WordpressSpider
 from newsarchive.archive import open_archive
 from tests.conftest import run_cli
 

@@ -52,12 +52,16 @@ _DATES = [
 
 def native_id(url: str, config: SourceConfig) -> str:
     """The item's id within its source: the detail pattern's ``id`` (and ``lang``) groups, or
-    else the URL path (a WordPress permalink such as ``2022/06/02/innohk-launch-ceremony``)."""
+    else the URL path and query (a WordPress permalink such as
+    ``2022/06/02/innohk-launch-ceremony``, or ``en/news/detail.php?id=12``)."""
     match = config.detail_pattern.search(url) if config.detail_pattern else None
     groups = match.groupdict() if match else {}
     if groups.get("id"):
         return f"{groups['lang']}/{groups['id']}" if groups.get("lang") else groups["id"]
-    return urlsplit(url).path.strip("/") or urlsplit(url).netloc
+    parts = urlsplit(url)
+    # An item named by its query (``detail.php?id=12``) keeps it: the path alone names them all.
+    path = parts.path.strip("/") + (f"?{parts.query}" if parts.query else "")
+    return path or parts.netloc
 
 
 def parse_published(value: str | None) -> str | None:

@@ -1,6 +1,10 @@
 """Source configs: one TOML file per news site under crawler/sources/, validated when loaded.
 
-A site of a known kind (``wordpress``, ``html``) is added with a file and no Python. An error
+A site is added with a file and no Python. Kinds: ``auto`` (only ``name``, ``title`` and
+``base_url``: the crawl finds the site's API, feeds, sitemaps or listing pages itself),
+``feed`` (its ``feed_url``), ``sitemap`` (its ``sitemap_urls``, else those robots.txt names),
+``wordpress`` (REST API, feed, then listing pages) and ``html`` (listing pages and a
+``detail_pattern``). An error
 names the file and the key, e.g. ``cairs.toml: key 'detail_pattern': invalid regex (...)``.
 """
 
@@ -17,7 +21,7 @@ from urllib.parse import urlsplit
 from crawler.dates import FIRST_DAY, LAST_DAY
 
 SOURCES_DIR = Path(__file__).resolve().parent
-KINDS = ("wordpress", "html")
+KINDS = ("auto", "feed", "sitemap", "wordpress", "html")
 LANGS = ("en", "zh")
 SELECTOR_FIELDS = ("title", "date", "body", "category", "images")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -44,6 +48,7 @@ class SourceConfig:
     selectors: dict[str, str] = field(default_factory=dict)
     api: bool = True
     feed_url: str | None = None
+    sitemap_urls: tuple[str, ...] = ()
     per_page: int = 20
     earliest: date | None = None
     path: Path | None = None
@@ -71,6 +76,7 @@ _KEYS: dict[str, tuple[type, bool]] = {
     "selectors": (dict, False),
     "api": (bool, False),
     "feed_url": (str, False),
+    "sitemap_urls": (list, False),
     "per_page": (int, False),
     "earliest": (str, False),
 }
@@ -142,6 +148,11 @@ def parse_source(path: Path, data: dict[str, Any]) -> SourceConfig:
     if data["kind"] == "html" and (not listing or pattern is None):
         missing = "listing_urls" if not listing else "detail_pattern"
         raise _fail(path, missing, "required for kind 'html'")
+    if data["kind"] == "feed" and "feed_url" not in data:
+        raise _fail(path, "feed_url", "required for kind 'feed'")
+    sitemaps = _strings(path, "sitemap_urls", data.get("sitemap_urls", []))
+    for url in sitemaps:
+        _http_url(path, "sitemap_urls", url)
     selectors = data.get("selectors", {})
     for key, value in selectors.items():
         if key not in SELECTOR_FIELDS:
@@ -169,6 +180,7 @@ def parse_source(path: Path, data: dict[str, Any]) -> SourceConfig:
         selectors=dict(selectors),
         api=data.get("api", True),
         feed_url=_http_url(path, "feed_url", data["feed_url"]) if "feed_url" in data else None,
+        sitemap_urls=sitemaps,
         per_page=data.get("per_page", 20),
         earliest=_day(path, "earliest", data["earliest"]) if "earliest" in data else None,
         path=path,
@@ -193,8 +205,9 @@ def load_sources(
     """
     paths = sorted(directory.glob("*.toml"))
     if extra:
+        # A folder not made yet holds no sources (`hkarchive source add` creates it).
         extra_dir = Path(extra)
-        if not extra_dir.is_dir():
-            raise SourceConfigError(f"{extra_dir}: the sources directory does not exist")
-        paths += sorted(extra_dir.glob("*.toml"))
+        if extra_dir.exists() and not extra_dir.is_dir():
+            raise SourceConfigError(f"{extra_dir}: the sources folder is not a directory")
+        paths += sorted(extra_dir.glob("*.toml")) if extra_dir.is_dir() else []
     return {cfg.name: cfg for cfg in map(load_source, paths)}

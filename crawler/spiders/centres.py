@@ -27,8 +27,7 @@ from crawler.extract.wordpress import (
     feed_url,
     looks_like_feed,
 )
-from crawler.seen import Seen, conditional_request, with_validators
-from crawler.sources import configs
+from crawler.seen import Seen, SeenState, conditional_request, with_validators
 from crawler.sources.config import SourceConfig
 from crawler.spiders.base import ArchiveSpider
 from newsarchive.model import Article, FetchFailed, NotModified
@@ -71,6 +70,16 @@ class CentreSpider(ArchiveSpider):
         for field, method in article.extraction.items():
             self._stats.inc_value(f"hkarchive/fields/{field}/{method}")
         yield article
+
+    def revisits(self, seen: SeenState) -> Iterator[Request]:
+        """An incremental crawl's requests for archived items due to be read again."""
+        if not self.incremental:
+            return
+        for item in seen.due(self.name, self.langs):
+            if item.url not in self.requested:
+                self.requested.add(item.url)
+                self._stats.inc_value("hkarchive/revisits")
+                yield self.detail_request(item.url, item)
 
     def listing_requests(self) -> Iterator[Request]:
         for url in self.config.listing_urls:
@@ -187,12 +196,8 @@ class HtmlSpider(CentreSpider):
             yield request
         for request in self.listing_requests():
             yield request
-        if self.incremental:
-            for item in seen.due(self.name, self.langs):
-                if item.url not in self.requested:
-                    self.requested.add(item.url)
-                    self._stats.inc_value("hkarchive/revisits")
-                    yield self.detail_request(item.url, item)
+        for request in self.revisits(seen):
+            yield request
 
 
 class WordpressSpider(CentreSpider):
@@ -227,7 +232,7 @@ class WordpressSpider(CentreSpider):
 
     def parse_api(self, response: Response) -> Iterator[Article | Request]:
         page = int(response.meta["page"])
-        posts = _json_list(response) if response.status == 200 else None
+        posts = json_list(response) if response.status == 200 else None
         if posts is None:
             if page == 1:
                 logger.warning("REST API refused at %s (%s): reading the RSS feed", response.url,
@@ -289,37 +294,9 @@ class WordpressSpider(CentreSpider):
         yield from self.listing_requests()
 
 
-def _json_list(response: Response) -> list[dict[str, Any]] | None:
+def json_list(response: Response) -> list[dict[str, Any]] | None:
     try:
         data = json.loads(response.body)
     except ValueError:
         return None
     return [p for p in data if isinstance(p, dict)] if isinstance(data, list) else None
-
-
-def spider_class(config: SourceConfig) -> type[CentreSpider]:
-    """A spider class for one source config."""
-    base = WordpressSpider if config.kind == "wordpress" else HtmlSpider
-    return type(
-        f"{config.name.title().replace('_', '')}Spider",
-        (base,),
-        {
-            "name": config.name,
-            "config": config,
-            "allowed_domains": config.domains,
-            "earliest": config.earliest,
-            "__module__": __name__,
-            "__doc__": f"{config.title} ({config.kind} source, {config.name}.toml).",
-        },
-    )
-
-
-def _register() -> None:
-    # Scrapy's spider loader finds spider classes among this module's names, imported before
-    # any Scrapy settings object exists: the extra directory comes from the settings module.
-    for config in configs().values():
-        spider = spider_class(config)
-        globals()[spider.__name__] = spider
-
-
-_register()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from crawler.sources import GOVHK, GOVHK_EARLIEST, configs, extra_directory, known_sources
+from crawler.sources import GOVHK, GOVHK_EARLIEST, configs, known_sources, user_directory
 from hkarchive.cli.options import db_option
 
 HEADER = ("name", "kind", "declared in", "title")
@@ -20,8 +18,7 @@ def source() -> None:
 def source_rows() -> list[tuple[str, str, str, str]]:
     """(name, kind, where it is declared, title) of every source, by name."""
     declared = configs()
-    extra = extra_directory()
-    user_dir = Path(extra).resolve() if extra else None
+    user_dir = user_directory().resolve()
     rows = []
     for name in known_sources():
         if name == GOVHK:
