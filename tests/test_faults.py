@@ -321,9 +321,9 @@ def test_robots_txt_is_obeyed_when_asked_for_even_on_a_mirror(
 
 def test_live_crawls_obey_robots_txt_and_refuse_huge_pages() -> None:
     from crawler.mirror import mirror_overrides
-    from hkarchive.cli import _project_settings
+    from hkarchive.cli.process import project_settings
 
-    settings = _project_settings()
+    settings = project_settings()
     assert settings.getbool("ROBOTSTXT_OBEY")
     assert settings.getint("DOWNLOAD_MAXSIZE") == 10 * 1024 * 1024
     # Only a loopback mirror lifts it.

@@ -145,6 +145,7 @@ class DiscoveringSpider(WordpressSpider):
         root = home.selector.root
         self.found.title = title_of(home)
         self.found.platform = platform(root)
+        self.found.languages, self.found.lang_by_path = languages(home, page_links(home))
         if self.found.platform == "wordpress":
             async for output in self.api_route():
                 yield output

@@ -35,6 +35,7 @@ from hkarchive.cli import (
     serve,
 )
 from hkarchive.cli.options import day_option, db_option, one_line, printable, usage_error
+from hkarchive.cli.process import check_mirror_reachable, process_class, project_settings
 from hkarchive.cli.source import source as source_commands
 from newsarchive.archive import check_creatable, check_writable, open_archive
 from newsarchive.articles import (
@@ -123,29 +124,6 @@ class RunSummary:
         return line
 
 
-def _project_settings() -> Any:
-    from scrapy.settings import Settings
-
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
-    return settings
-
-
-def _crawler_process_class() -> type[Any]:
-    from scrapy.crawler import CrawlerProcess
-
-    class Process(CrawlerProcess):
-        """Scrapy's process, remembering the signal that asked it to stop."""
-
-        stopped_by: int | None = None
-
-        def _signal_shutdown(self, signum: int, frame: Any) -> None:
-            self.stopped_by = signum
-            super()._signal_shutdown(signum, frame)
-
-    return Process
-
-
 def run_crawls(
     crawls: Sequence[tuple[str, dict[str, str]]],
     db_path: str,
@@ -155,7 +133,7 @@ def run_crawls(
 ) -> RunSummary:
     """Run spiders (name, arguments) together in this process into the archive at db_path;
     returns their crawl_runs rows."""
-    settings = _project_settings()
+    settings = project_settings()
     settings.set("HKARCHIVE_DB", db_path, priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     if mirror:
@@ -164,7 +142,7 @@ def run_crawls(
     settings.update(extra_settings or {}, priority="cmdline")
     with open_archive(db_path) as db:
         last = last_run_id(db)
-    process = _crawler_process_class()(settings)
+    process = process_class()(settings)
     crawlers = [process.create_crawler(source) for source, _ in crawls]
     for crawler, (_, spider_args) in zip(crawlers, crawls, strict=True):
         process.crawl(crawler, **spider_args)
@@ -201,18 +179,6 @@ def _check_archive(db_path: str) -> None:
         raise  # the file or the disk, not the argument: a runtime error
     except ArchiveError as exc:
         usage_error(str(exc))
-
-
-def _check_mirror_reachable(url: str) -> None:
-    import socket
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        socket.create_connection((parts.hostname, port), timeout=5).close()
-    except OSError as exc:
-        raise click.ClickException(f"cannot connect to the mirror at {url}: {exc}") from exc
 
 
 def _check_log_file(log_file: str) -> None:
@@ -298,7 +264,7 @@ def crawl(
     _check_archive(db_path)
     # Before the archive is created or locked, so a mirror that is down leaves nothing behind.
     if mirror:
-        _check_mirror_reachable(mirror)
+        check_mirror_reachable(mirror)
     with crawl_lock(db_path):
         spider_args = {"lang": lang, "refresh": "1" if refresh else ""}
         if first:

@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
 import click
 
-from crawler.sources import GOVHK, GOVHK_EARLIEST, configs, known_sources, user_directory
-from hkarchive.cli.options import db_option
+from crawler.mirror import check_mirror_url
+from crawler.sources import (
+    GOVHK,
+    GOVHK_EARLIEST,
+    bundled_names,
+    clear_cache,
+    configs,
+    known_sources,
+    user_directory,
+)
+from crawler.sources.config import SourceConfig, parse_source
+from crawler.spiderloader import spider_class
+from crawler.spiders.discovering import Discovery
+from hkarchive.cli.options import db_option, printable, usage_error
+from hkarchive.cli.process import check_mirror_reachable, process_class, project_settings
+from newsarchive.clock import hk_now
+from newsarchive.model import Article
 
 HEADER = ("name", "kind", "declared in", "title")
 
@@ -48,3 +73,272 @@ def source_list(db_path: str) -> None:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
         click.echo("  ".join([*cells, row[3]]))
+
+
+# --- probing a site ----------------------------------------------------------------------------
+
+
+@dataclass
+class Probe:
+    """What a trial crawl (into a throwaway archive) gave: its items, what discovery found (for
+    a source that discovers), and the crawl's stats."""
+
+    items: list[Article]
+    found: Discovery | None
+    stats: dict[str, Any]
+
+
+def probe(
+    spider: str | type[Any], mirror: str | None, limit: int, log_level: str = "ERROR"
+) -> Probe:
+    """Crawl a source into a temporary archive until `limit` items are stored, then forget the
+    archive: nothing is written where the user keeps one."""
+    from scrapy import signals
+
+    items: list[Article] = []
+
+    def scraped(item: Any, **_: Any) -> None:
+        if isinstance(item, Article):
+            items.append(item)
+
+    with tempfile.TemporaryDirectory(prefix="hkarchive-probe-") as scratch:
+        settings = project_settings()
+        settings.set("HKARCHIVE_DB", str(Path(scratch) / "probe.db"), priority="cmdline")
+        settings.set("LOG_LEVEL", log_level, priority="cmdline")
+        settings.set("CLOSESPIDER_ITEMCOUNT", limit, priority="cmdline")
+        if mirror:
+            settings.set("HKARCHIVE_MIRROR", mirror, priority="cmdline")
+        process = process_class()(settings)
+        crawler = process.create_crawler(spider)
+        crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
+        process.crawl(crawler)
+        process.start()
+        stats = crawler.stats.get_stats() if crawler.stats is not None else {}
+        found = getattr(crawler.spider, "found", None)
+    return Probe(items[:limit], found, stats)
+
+
+def _words(text: str, limit: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def print_items(items: list[Article]) -> None:
+    """Each item's fields, a few lines apiece."""
+    for item in items:
+        method = item.extraction.get("published_at", "?")
+        click.echo(f"  {printable(item.title)}")
+        click.echo(f"    {item.url}")
+        click.echo(
+            f"    {item.published_at} (date: {method}), {item.lang}, {len(item.photos)} photos, "
+            f"{len(item.body_text)} characters"
+        )
+        click.echo(f"    {printable(_words(item.body_text))}")
+
+
+# --- source add ----------------------------------------------------------------------------------
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _base_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        usage_error(f"not an http(s) URL: {url!r}")
+    if any(c.isspace() for c in url.strip()):
+        usage_error(f"not an http(s) URL: {url!r} (it holds a space)")
+    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+
+def _default_name(base: str) -> str:
+    host = (urlsplit(base).hostname or "").removeprefix("www.")
+    name = re.sub(r"[^a-z0-9]+", "_", host.split(".")[0].lower()).strip("_")
+    return name if _NAME.fullmatch(name) else f"site_{name}"
+
+
+def _check_name(name: str, folder: Path) -> Path:
+    if not _NAME.fullmatch(name):
+        usage_error(
+            f"invalid source name {name!r}: use lower-case letters, digits and _, "
+            "starting with a letter"
+        )
+    if name in bundled_names():
+        usage_error(f"source name {name!r} is taken by a bundled source: choose another --name")
+    target = folder / f"{name}.toml"
+    if target.exists():
+        usage_error(f"source {name!r} exists already ({target}): remove the file to add it again")
+    return target
+
+
+def _toml(config: SourceConfig, found: Discovery, languages: list[str]) -> str:
+    """The source file `source add` writes: kind auto, with what discovery found as comments."""
+    lines = [
+        f"# Added by `hkarchive source add` on {hk_now():%Y-%m-%d}. Kind `auto`: every crawl",
+        "# finds the site's articles again (API, feeds, sitemaps, listing pages).",
+        f"# Found: route {found.route}"
+        + (f", platform {found.platform}" if found.platform else "")
+        + (f", feed {found.feeds[0]}" if found.feeds else "")
+        + (f", sitemap {found.sitemaps[0]}" if found.sitemaps else ""),
+        f"name = {json.dumps(config.name)}",
+        f"title = {json.dumps(config.title, ensure_ascii=False)}",
+        'kind = "auto"',
+        f"base_url = {json.dumps(config.base_url)}",
+        f"languages = {json.dumps(languages)}",
+    ]
+    if len(languages) > 1 and found.lang_by_path:
+        lines.append("\n[lang_by_path]")
+        lines += [
+            f"{json.dumps(prefix)} = {json.dumps(code)}"
+            for prefix, code in found.lang_by_path.items()
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _refusal(url: str, found: Discovery | None) -> str:
+    if found is None:
+        return f"{url}: the site could not be probed"
+    if found.home_problem:
+        return found.home_problem
+    if found.unanswered:
+        return (
+            f"{url}: the site did not answer every request ({found.unanswered[0]}): try again later"
+        )
+    if found.oversize:
+        return f"{url}: nothing article-like found; {found.oversize[0]} is too large to read"
+    return f"{url}: nothing article-like found (no REST API, feed, sitemap or article links)"
+
+
+def _report(url: str, found: Discovery, languages: list[str]) -> None:
+    def listed(values: list[str]) -> str:
+        return ", ".join(values) if values else "none found"
+
+    click.echo(f"Probed {url}")
+    click.echo(f"  site:       {printable(found.title) or '(no name given)'}")
+    click.echo(f"  platform:   {found.platform or 'not recognised'}")
+    api = "answers" if found.api else ("refused or absent" if found.platform else "not tried")
+    click.echo(f"  REST API:   {api}")
+    click.echo(f"  feeds:      {listed(found.feeds)}")
+    click.echo(f"  sitemaps:   {listed(found.sitemaps)}")
+    by_path = ", ".join(f"{p} {c}" for p, c in found.lang_by_path.items())
+    click.echo(
+        f"  languages:  {', '.join(languages)}" + (f" (by path: {by_path})" if by_path else "")
+    )
+    route = found.route or "none"
+    if found.pattern:
+        route += f" (article URLs like {found.pattern})"
+    click.echo(f"  route:      {route}")
+
+
+@source.command("add")
+@click.argument("url")
+@click.option("--name", help="The source's name (default: from the host, e.g. cpii).")
+@click.option("--title", help="The source's title (default: the site's own name).")
+@click.option(
+    "--mirror",
+    envvar="HKARCHIVE_MIRROR",
+    show_envvar=True,
+    help="Fetch https://HOST/PATH from MIRROR/HOST/PATH instead.",
+)
+@db_option
+def source_add(
+    url: str, name: str | None, title: str | None, mirror: str | None, db_path: str
+) -> None:
+    """Add a news site by its address: probe it, show what was found, write NAME.toml.
+
+    The probe asks what every crawl of the new source will ask: the WordPress REST API, the
+    feeds the home page links (and the usual feed paths), the sitemaps robots.txt names (and
+    the usual sitemap paths), and last the listing pages whose links look like articles. It
+    prints what it found with a sample of five items (title, date and how it was found, the
+    first words of the body), then writes NAME.toml of kind `auto` into the user's sources
+    folder (HKARCHIVE_SOURCES, default $XDG_CONFIG_HOME/hkarchive/sources; created if missing).
+    Nothing is written to the archive, and nothing at all when no article is found (exit 1).
+
+    Example: hkarchive source add https://www.cairs.hk/ --name cairs2
+    """
+    del db_path  # accepted like on every command; a source is a file, not archive rows
+    base = _base_url(url)
+    name = name if name is not None else _default_name(base)
+    folder = user_directory()
+    target = _check_name(name, folder)
+    if folder.exists() and not folder.is_dir():
+        usage_error(f"the sources folder {folder} is not a directory")
+    if mirror:
+        try:
+            mirror = check_mirror_url(mirror)
+        except ValueError as exc:
+            usage_error(str(exc))
+        check_mirror_reachable(mirror)
+    config = SourceConfig(
+        name=name, title=title or name, kind="auto", base_url=base, languages=("en", "zh")
+    )
+    click.echo(f"Probing {base}/ …", err=True)
+    # Discovery's own errors are said once, by the refusal below.
+    result = probe(spider_class(config), mirror, SAMPLE, log_level="CRITICAL")
+    found = result.found
+    if found is None or found.route is None or not result.items:
+        raise click.ClickException(_refusal(base + "/", found))
+    languages = sorted({*found.languages, *(item.lang for item in result.items)} & {"en", "zh"})
+    config = dataclasses.replace(config, title=title or found.title or name)
+    _report(base + "/", found, languages)
+    click.echo(f"\nA sample of {len(result.items)} items:")
+    print_items(result.items)
+    text = _toml(config, found, languages or ["en"])
+    parse_source(target, tomllib.loads(text))  # what is written is a source that loads
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"could not write {target}: {exc}") from exc
+    clear_cache()
+    click.echo(f"\nWrote {target}. Crawl it: hkarchive crawl {name}")
+
+
+SAMPLE = 5
+
+
+# --- source test ---------------------------------------------------------------------------------
+
+
+@source.command("test")
+@click.argument("name")
+@click.option("--limit", type=click.IntRange(1, 1000), default=5, show_default=True,
+              help="How many items to fetch.")  # fmt: skip
+@click.option(
+    "--mirror",
+    envvar="HKARCHIVE_MIRROR",
+    show_envvar=True,
+    help="Fetch https://HOST/PATH from MIRROR/HOST/PATH instead.",
+)
+@db_option
+def source_test(name: str, limit: int, mirror: str | None, db_path: str) -> None:
+    """Fetch a few items of a source and print their fields, writing nothing to the archive.
+
+    Example: hkarchive source test cpii --limit 3
+    """
+    del db_path  # the items go to a throwaway archive
+    known = known_sources()
+    if name not in known:
+        usage_error(f"unknown source {name!r} (available: {', '.join(known)})")
+    if mirror:
+        try:
+            mirror = check_mirror_url(mirror)
+        except ValueError as exc:
+            usage_error(str(exc))
+        check_mirror_reachable(mirror)
+    result = probe(name, mirror, limit)
+    if result.found is not None and result.found.route:
+        click.echo(f"{name}: articles found through {result.found.route}")
+    failed = int(result.stats.get("hkarchive/extract_failed", 0))
+    click.echo(
+        f"{name}: {len(result.items)} items" + (f", {failed} pages not read" if failed else "")
+    )
+    print_items(result.items)
+    if not result.items:
+        raise click.ClickException(
+            _refusal(configs()[name].base_url + "/", result.found)
+            if name in configs() and result.found is not None
+            else f"{name}: no items (see the log above)"
+        )

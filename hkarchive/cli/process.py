@@ -1,0 +1,44 @@
+"""Scrapy's process and the project's settings, as the commands that crawl start them."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+
+def project_settings() -> Any:
+    """The project's settings (crawler/settings.py), to which a command adds its own."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    return settings
+
+
+def process_class() -> type[Any]:
+    """Scrapy's CrawlerProcess, remembering the signal that asked it to stop."""
+    from scrapy.crawler import CrawlerProcess
+
+    class Process(CrawlerProcess):
+        """Scrapy's process, remembering the signal that asked it to stop."""
+
+        stopped_by: int | None = None
+
+        def _signal_shutdown(self, signum: int, frame: Any) -> None:
+            self.stopped_by = signum
+            super()._signal_shutdown(signum, frame)
+
+    return Process
+
+
+def check_mirror_reachable(url: str) -> None:
+    """Stop (exit 1, one line) unless something listens at the mirror's address."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=5).close()
+    except OSError as exc:
+        raise click.ClickException(f"cannot connect to the mirror at {url}: {exc}") from exc
