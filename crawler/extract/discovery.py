@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -132,7 +133,7 @@ def sitemap_body(response: Response, max_size: int) -> bytes | None:
             body = gunzip(body, max_size=max_size)
         except _DecompressionMaxSizeExceeded:
             raise SitemapTooLarge(f"{response.url}: over {max_size} bytes decompressed") from None
-        except (OSError, EOFError, ValueError):
+        except (OSError, EOFError, ValueError, zlib.error):  # not gzip after all: garbage
             return None
     if len(body) > max_size:
         raise SitemapTooLarge(f"{response.url}: over {max_size} bytes")
@@ -274,6 +275,8 @@ def section_like(url: str) -> bool:
     stem = segments[-1].rsplit(".", 1)[0].lower()
     if len(segments) == 1 and stem in LANG_PREFIXES:
         return True
+    if stem in _INDEX_NAMES and len(segments) > 1:
+        stem = segments[-2].lower()  # /news/index.html
     return stem in NEWS_WORDS
 
 
