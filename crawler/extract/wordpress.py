@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawler.extract import ExtractionError
-from crawler.extract.parts import body_from_fragment, native_id, photo_key, plain_text
+from crawler.extract.parts import (
+    body_from_fragment,
+    first_words,
+    native_id,
+    photo_key,
+    plain_text,
+)
 from crawler.sources.config import SourceConfig
 from newsarchive.clock import HKT, format_hk
 from newsarchive.model import Article, Photo
@@ -151,19 +157,6 @@ def articles_from_feed(
             yield _feed_item(entry, config, url or feed_url(config), flavour)
         except ExtractionError as exc:
             yield exc
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
-_TITLE_CHARS = 80
-
-
-def first_words(text: str) -> str:
-    """A title for an untitled item: its first sentence, cut at a word near 80 characters."""
-    sentence = _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip()
-    if len(sentence) <= _TITLE_CHARS:
-        return sentence
-    cut = sentence[:_TITLE_CHARS]
-    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
 
 
 def _feed_item(entry: Any, config: SourceConfig, base: str, flavour: str) -> Article:
