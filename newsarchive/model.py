@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The date method of an item whose page, feed, URL and server gave no date: it is dated by
+# when the archive first saw it, and keeps that date when it is stored again.
+FIRST_SEEN = "first-seen"
+
 # Where a downloaded photo or attachment was saved (hkarchive crawl --media): not content.
 MEDIA_FIELDS = ("local_path", "checksum", "file_size")
 

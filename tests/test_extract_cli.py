@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hkarchive.cli import main
+from newsarchive.clock import hk_now
 from tests.conftest import FIXTURES
 
 DETAIL = FIXTURES / "cairs" / "news-detail-36"
@@ -52,6 +54,20 @@ def test_without_a_source_the_generic_extraction_reads_any_page(
     assert item["title"].startswith("InnoHK Launch Ceremony concludes with great success")
     assert item["published_at"] is not None and item["published_at"].startswith("2022-05-25")
     assert "InnoHK" in item["body_text"]
+
+
+def test_a_page_with_no_date_is_dated_by_the_time_of_extraction(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    saved = tmp_path / "undated.html"
+    paragraph = "<p>A paragraph of the item, long enough to be read as the body of an article.</p>"
+    saved.write_text(f"<html><body><h1>Undated item</h1>{paragraph * 4}</body></html>")
+    before = hk_now().replace(second=0)
+    code, [item], err = run(capsys, str(saved), "--url", "https://www.example.org/news/item")
+    assert code == 0, err
+    assert item["date_method"] == "first-seen"
+    assert before <= datetime.fromisoformat(item["published_at"]) <= hk_now()
+    assert err.strip() == "1 pages: 1 items, 0 without an item; dates by method: first-seen 1"
 
 
 def test_a_batch_prints_an_item_or_an_error_for_every_page_and_counts_the_dates(

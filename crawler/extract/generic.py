@@ -6,6 +6,8 @@ Every field has a chain of methods and the item records which one answered
 - title: selector, ``h1``, ``og:title``, JSON-LD ``headline``, ``<title>``;
 - date: selector, ``<time datetime>``, ``article:published_time``, JSON-LD ``datePublished``,
   then a date-looking line near the title (``2022-05-25 | News``, whose tail is the category);
+  then htmldate over the page, the feed's or sitemap's date for the URL, a date in the URL,
+  ``Last-Modified``, and at last the time the page is first seen (``first-seen``);
 - body: selector, then trafilatura;
 - images: selector, else images in the body and links to image files, whose label
   (``4.jpg (4.09 MB)``) gives the file name and size;
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,9 +43,19 @@ from crawler.extract.text import (
     to_html,
 )
 from crawler.sources.config import SourceConfig
-from newsarchive.model import Article, Photo
+from newsarchive.clock import format_hk, hk_now
+from newsarchive.model import FIRST_SEEN, Article, Photo
+
+logger = logging.getLogger(__name__)
 
 _LINES_AFTER_TITLE = 12
+
+# The request meta key under which a spider passes the date a feed or a sitemap gave for a
+# detail page's URL: {"date": "<ISO date or date-time>", "method": "feed" | "sitemap"}.
+DATE_HINT = "hkarchive_date_hint"
+HINT_METHODS = ("feed", "sitemap")
+
+EMPTY_PAGE = "<html><body></body></html>"
 
 
 def extract_detail(response: TextResponse, config: SourceConfig) -> Article:
@@ -56,8 +69,6 @@ def extract_detail(response: TextResponse, config: SourceConfig) -> Article:
     published_at, methods["published_at"], date_line_category = _published(
         response, root, config, title_el
     )
-    if published_at is None:
-        raise ExtractionError("no publication date")
     body_html, body_text, body_el, methods["body"] = _body(response, root, config, title)
     if not body_text:
         raise ExtractionError("empty body")
@@ -170,7 +181,7 @@ def _published(
     root: html.HtmlElement,
     config: SourceConfig,
     title_el: html.HtmlElement | None,
-) -> tuple[str | None, str, str | None]:
+) -> tuple[str, str, str | None]:
     """(published_at, method, category shown beside the date, if any)."""
     chosen = _css_first(response, config.selectors.get("date"))
     if chosen is not None:
@@ -187,29 +198,73 @@ def _published(
         if parsed:
             return parsed, method, None
     if title_el is not None:
-        near = _near_title(title_el)
-        if near[0] is not None:
-            return near
-    return (*_hidden_date(response), None)
+        day, method, category = _near_title(title_el)
+        if day is not None:
+            return day, method, category
+    return (*_fallback_date(response, root), None)
 
 
-def _hidden_date(response: TextResponse) -> tuple[str | None, str]:
-    """A date the page does not show beside its title: htmldate's reading of the whole page
-    (its markup, scripts and URL), else the server's Last-Modified."""
-    from htmldate import find_date  # here: only pages the chain above fails on need it
-
-    found = find_date(
-        response.text, url=response.url, original_date=True, extensive_search=True,
-        outputformat="%Y-%m-%d",
-    )  # fmt: skip
-    day = parse_published(found) if found else None
+def _fallback_date(response: TextResponse, root: html.HtmlElement) -> tuple[str, str]:
+    """A date for a page that shows none beside its title, never none: htmldate's reading of
+    the page, the date a feed or sitemap gave for its URL, a date in the URL, the server's
+    Last-Modified, and at last the time the page is first seen (``first-seen``)."""
+    day = _htmldate(root)
     if day:
         return day, "htmldate"
+    hinted = _hinted_date(response)
+    if hinted:
+        return hinted
+    day = _url_date(response.url)
+    if day:
+        return day, "url"
     modified = response.headers.get("Last-Modified")
     day = parse_published(modified.decode("latin-1")) if modified else None
     if day:
         return day, "last-modified"
-    return None, "missing"
+    # Offline (`hkarchive extract`) this is the time of extraction; the archive keeps the
+    # time it first stored the item (newsarchive.articles.upsert_article).
+    return format_hk(hk_now()), FIRST_SEEN
+
+
+def _htmldate(root: html.HtmlElement) -> str | None:
+    """htmldate's reading of the page's markup, scripts and text, not of its address."""
+    from htmldate import find_date  # here: only pages the chain above fails on need it
+
+    page = copy.deepcopy(root)
+    # Given no url, htmldate reads a date from the page's canonical link or og:url: the
+    # address is the "url" step's, after the feed's or sitemap's date.
+    for address in page.xpath(
+        '//link[@rel="canonical"] | //meta[@property="og:url" or @name="og:url"]'
+    ):
+        address.drop_tree()
+    found = find_date(page, original_date=True, extensive_search=True, outputformat="%Y-%m-%d")
+    return parse_published(found) if found else None
+
+
+def _hinted_date(response: TextResponse) -> tuple[str, str] | None:
+    """The date a feed or a sitemap gave for this URL (``DATE_HINT`` in the request's meta)."""
+    try:
+        hint = response.meta.get(DATE_HINT)
+    except AttributeError:  # a response read offline, tied to no request
+        return None
+    if hint is None:
+        return None
+    if isinstance(hint, dict) and hint.get("method") in HINT_METHODS:
+        day = parse_published(hint.get("date")) if isinstance(hint.get("date"), str) else None
+        if day:
+            return day, str(hint["method"])
+    logger.warning("Ignoring a malformed date hint for %s: %r", response.url, hint)
+    return None
+
+
+def _url_date(url: str) -> str | None:
+    """A year-month-day in the URL (``/2021/03/04/``, ``2021-03-04``), as htmldate reads it."""
+    from htmldate import find_date
+
+    # htmldate's URL reader through its public function: on an empty page the URL is all
+    # there is to read.
+    found = find_date(EMPTY_PAGE, url=url, extensive_search=False, outputformat="%Y-%m-%d")
+    return parse_published(found) if found else None
 
 
 def _near_title(title_el: html.HtmlElement) -> tuple[str | None, str, str | None]:
