@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from scrapy.exceptions import DropItem
 
+from newsarchive.model import content_hash
 from pipelines.dedupe import DedupePipeline
-from pipelines.normalize import content_hash
 from pipelines.validate import ValidatePipeline, problems
 from tests.test_archive import make_article
 
