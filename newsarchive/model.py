@@ -12,6 +12,13 @@ from typing import Any
 # when the archive first saw it, and keeps that date when it is stored again.
 FIRST_SEEN = "first-seen"
 
+# The title method of an item whose page or feed entry gave no title: its body's first words.
+FIRST_WORDS = "first-words"
+
+# The body method of an item whose page has a title and no text at all: stored with an empty
+# body, the one kind of item that may have none.
+NO_BODY = "none"
+
 # Where a downloaded photo or attachment was saved (hkarchive crawl --media): not content.
 MEDIA_FIELDS = ("local_path", "checksum", "file_size")
 

@@ -36,7 +36,8 @@ def normalize_article(article: Article) -> Article:
     for entry in [*titled, *article.related]:
         entry.title = squash(entry.title)
     article.content_hash = content_hash(article)
-    article.body_hash = body_hash(article.body_text)
+    # No body is no republication of another empty one (body_hash links equal bodies).
+    article.body_hash = body_hash(article.body_text) if article.body_text else None
     return article
 
 

@@ -18,8 +18,9 @@ from crawler.extract.wordpress import article_from_api, articles_from_feed
 from crawler.sources.config import load_sources
 from crawler.spiders.centres import CentreSpider, spider_class
 from hkarchive.mirror import MirrorServer
-from newsarchive.model import FIRST_SEEN, Article
+from newsarchive.model import FIRST_SEEN, Article, FetchFailed
 from pipelines.normalize import normalize_article
+from pipelines.store import StorePipeline
 from tests.conftest import MIRROR, Fixture, load_fixtures, run_cli
 
 SOURCES = load_sources()
@@ -201,3 +202,19 @@ def test_a_backfill_keeps_a_page_dated_only_when_first_seen(tmp_path: Path) -> N
     [article] = spider.parse_detail(detail_page(body))
     assert isinstance(article, Article)
     assert article.extraction["published_at"] == FIRST_SEEN
+
+
+def test_a_page_with_no_article_is_refused_and_recorded_in_failures(tmp_path: Path) -> None:
+    spider = cairs_spider(tmp_path)
+    # A page with a title or any text is kept; this one has neither (a picture is no article).
+    [failed] = spider.parse_detail(detail_page('<div><img src="/banner.png"></div>'))
+    assert isinstance(failed, FetchFailed)
+    store = StorePipeline.from_crawler(spider.crawler)
+    store.open_spider()
+    try:
+        store.process_item(failed)
+    finally:
+        store.spider_closed(spider, "finished")
+    assert rows(
+        tmp_path / "archive.db", "SELECT url, kind, error, role, item_id FROM failures"
+    ) == [(UNDATED_URL, "parse", "no article: no title and no body", "item", "cairs:en/99")]

@@ -9,12 +9,12 @@ from datetime import datetime
 import pytest
 from scrapy.http import HtmlResponse, Request
 
-from crawler.extract import generic
+from crawler.extract import ExtractionError, generic
 from crawler.extract.generic import DATE_HINT, extract_detail
 from crawler.extract.parts import date_line, native_id, size_in_bytes
 from crawler.sources.config import load_sources
 from newsarchive.clock import HKT
-from newsarchive.model import FIRST_SEEN
+from newsarchive.model import FIRST_SEEN, NO_BODY
 
 CAIRS = load_sources()["cairs"]
 CPII = load_sources()["cpii"]
@@ -219,6 +219,62 @@ def test_a_page_with_no_date_at_all_is_dated_when_first_seen(
         "2026-01-02T03:04:00+08:00", FIRST_SEEN
     )  # fmt: skip
     assert article.title == "Headline"
+
+
+def test_a_page_without_a_title_is_titled_by_its_body_first_words() -> None:
+    body = "<div><p>The item's first sentence is its title. Then the rest of it follows.</p></div>"
+    article = extract_detail(page("", body), CAIRS)
+    assert article.title == "The item's first sentence is its title."
+    assert article.body_text.startswith("The item's first sentence is its title. Then")
+    assert article.extraction["title"] == "first-words"
+
+
+def test_an_empty_body_selector_falls_back_to_trafilatura() -> None:
+    config = replace(CAIRS, selectors={"body": "div.content"})
+    body = f'<h1>Headline</h1><div class="content"> </div><div>{PARAGRAPHS}</div>'
+    article = extract_detail(page("", body), config)
+    assert article.body_text.startswith("Paragraph 1")
+    assert article.extraction["body"] == "trafilatura"
+
+
+@pytest.mark.parametrize(
+    ("head", "method"),
+    [
+        ('<meta property="og:description" content="What happened, in one sentence.">'
+         '<meta name="description" content="Another summary.">', "og:description"),
+        ('<meta name="description" content="What happened, in one sentence.">', "description"),
+    ],
+)  # fmt: skip
+def test_a_title_with_no_text_takes_the_page_description_as_body(head: str, method: str) -> None:
+    article = extract_detail(page(head, "<h1>Headline</h1>"), CAIRS)
+    assert (article.title, article.body_text) == ("Headline", "What happened, in one sentence.")
+    assert article.body_html == "<p>What happened, in one sentence.</p>"
+    assert article.extraction["body"] == method
+
+
+def test_text_trafilatura_sets_aside_is_read_from_the_main_content() -> None:
+    body = "<h1>Headline</h1><footer>The only words the page has.</footer>"
+    article = extract_detail(page("", body), CAIRS)
+    assert article.body_text.endswith("The only words the page has.")
+    assert article.extraction["body"] == "main-content"
+
+
+def test_a_title_with_no_text_at_all_is_kept_with_no_body() -> None:
+    # A photo-only item, say: its headline alone is no body, and the photo is still found.
+    body = '<h1>Headline</h1><img src="/uploads/1.jpg">'
+    article = extract_detail(page("", body), CAIRS)
+    assert (article.title, article.body_text, article.body_html) == ("Headline", "", "")
+    assert article.extraction["body"] == NO_BODY
+    assert [p.url for p in article.photos] == ["https://www.cairs.hk/uploads/1.jpg"]
+
+
+@pytest.mark.parametrize(
+    "body", ["", "<div><p> </p></div>", '<div><img src="/uploads/1.jpg"></div>']
+)
+def test_a_page_with_neither_title_nor_body_is_refused(body: str) -> None:
+    with pytest.raises(ExtractionError) as refused:
+        extract_detail(page("<title>CAiRS</title>", body), CAIRS)
+    assert str(refused.value) == "no article: no title and no body"
 
 
 def test_body_html_is_sanitised() -> None:

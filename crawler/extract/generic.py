@@ -3,12 +3,15 @@
 Every field has a chain of methods and the item records which one answered
 (``Article.extraction``), so a site redesign shows up in the data:
 
-- title: selector, ``h1``, ``og:title``, JSON-LD ``headline``, ``<title>``;
+- title: selector, ``h1``, ``og:title``, JSON-LD ``headline``, ``<title>``, else the body's
+  first words (``first-words``);
 - date: selector, ``<time datetime>``, ``article:published_time``, JSON-LD ``datePublished``,
   then a date-looking line near the title (``2022-05-25 | News``, whose tail is the category);
   then htmldate over the page, the feed's or sitemap's date for the URL, a date in the URL,
   ``Last-Modified``, and at last the time the page is first seen (``first-seen``);
-- body: selector, then trafilatura;
+- body: selector, trafilatura, the page's description (``og:description``, ``description``),
+  the text of its main content (``main-content``), else none: a page with neither a title nor
+  a body is the only one refused (``NO_ARTICLE``);
 - images: selector, else images in the body and links to image files, whose label
   (``4.jpg (4.09 MB)``) gives the file name and size;
 - category: selector, the date line's tail, ``article:section``, JSON-LD ``articleSection``.
@@ -20,6 +23,7 @@ import copy
 import json
 import logging
 from collections.abc import Iterator
+from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +35,7 @@ from crawler.extract.parts import (
     body_text_of,
     clean_body_element,
     date_line,
+    first_words,
     native_id,
     parse_published,
     photo_key,
@@ -44,7 +49,7 @@ from crawler.extract.text import (
 )
 from crawler.sources.config import SourceConfig
 from newsarchive.clock import format_hk, hk_now
-from newsarchive.model import FIRST_SEEN, Article, Photo
+from newsarchive.model import FIRST_SEEN, FIRST_WORDS, NO_BODY, Article, Photo
 
 logger = logging.getLogger(__name__)
 
@@ -57,21 +62,23 @@ HINT_METHODS = ("feed", "sitemap")
 
 EMPTY_PAGE = "<html><body></body></html>"
 
+# Why a page is refused: the only page that is (a page with a title or a body is kept).
+NO_ARTICLE = "no article: no title and no body"
+
 
 def extract_detail(response: TextResponse, config: SourceConfig) -> Article:
     """Extract a news item page of a configured source into an Article."""
     root = page_root(response)
     methods: dict[str, str] = {}
     title, title_el, methods["title"] = _title(response, root, config)
-    if not title:
-        raise ExtractionError("no title (selector, h1, og:title, JSON-LD or <title>)")
-    date_line_category = None
     published_at, methods["published_at"], date_line_category = _published(
         response, root, config, title_el
     )
     body_html, body_text, body_el, methods["body"] = _body(response, root, config, title)
-    if not body_text:
-        raise ExtractionError("empty body")
+    if not title and not body_text:
+        raise ExtractionError(NO_ARTICLE)
+    if not title:
+        title, methods["title"] = first_words(body_text), FIRST_WORDS
     photos, methods["images"] = _images(response, config, body_el)
     category, methods["category"] = _category(response, root, config, date_line_category)
     lang, methods["lang"] = _language(response, root, config, title + body_text)
@@ -309,11 +316,33 @@ def _published_time(root: html.HtmlElement) -> str | None:
 def _body(
     response: TextResponse, root: html.HtmlElement, config: SourceConfig, title: str
 ) -> tuple[str, str, html.HtmlElement | None, str]:
-    """(body_html, body_text, body element if known, method)."""
+    """(body_html, body_text, body element if known, method): the selector, trafilatura, the
+    page's description, the text of its main content, else no body (``none``)."""
     chosen = _css_first(response, config.selectors.get("body"))
     if chosen is not None:
         cleaned = clean_body_element(chosen, response.url)
-        return sanitize_html(to_html(cleaned)), body_text_of(cleaned, title), cleaned, "selector"
+        text = body_text_of(cleaned, title)
+        if _is_body(text, title):
+            return sanitize_html(to_html(cleaned)), text, cleaned, "selector"
+    extracted = _trafilatura(response, title)
+    if extracted is not None:
+        return (*extracted, "trafilatura")
+    for method, description in (
+        ("og:description", _meta(root, "og:description")),
+        ("description", _meta(root, "description")),
+    ):
+        if description and _is_body(squash(description), title):
+            paragraph = f"<p>{escape(squash(description))}</p>"
+            return sanitize_html(paragraph), squash(description), None, method
+    main = clean_body_element(_main_content(root), response.url)
+    text = body_text_of(main, title)
+    if _is_body(text, title):
+        return sanitize_html(to_html(main)), text, main, "main-content"
+    return "", "", None, NO_BODY
+
+
+def _trafilatura(response: TextResponse, title: str) -> tuple[str, str, html.HtmlElement] | None:
+    """trafilatura's reading of the page: (body_html, body_text, body element), or None."""
     import trafilatura  # here: half a second to import, and most pages never need it
 
     extracted = trafilatura.extract(
@@ -327,11 +356,17 @@ def _body(
         favor_recall=True,
     )
     if not extracted:
-        return "", "", None, "missing"
+        return None
     fragment = html.fromstring(extracted)
     body_el = fragment.find("body") if fragment.find("body") is not None else fragment
     body_el.make_links_absolute(response.url, resolve_base_href=False, handle_failures="ignore")
-    return sanitize_html(to_html(body_el)), body_text_of(body_el, title), body_el, "trafilatura"
+    text = body_text_of(body_el, title)
+    return (sanitize_html(to_html(body_el)), text, body_el) if _is_body(text, title) else None
+
+
+def _is_body(text: str, title: str) -> bool:
+    # The headline alone (body_text_of keeps it when it is all there is) is not a body.
+    return bool(text) and squash(text) != title
 
 
 def _images(

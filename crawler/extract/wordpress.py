@@ -23,7 +23,7 @@ from crawler.extract.parts import (
 )
 from crawler.sources.config import SourceConfig
 from newsarchive.clock import HKT, format_hk
-from newsarchive.model import Article, Photo
+from newsarchive.model import FIRST_WORDS, Article, Photo
 from newsarchive.urls import absolute_url
 
 API_PATH = "/wp-json/wp/v2/posts"
@@ -177,7 +177,7 @@ def _feed_item(entry: Any, config: SourceConfig, base: str, flavour: str) -> Art
     body_html, body_text, photos = body_from_fragment(content or "", link)
     title, title_method = plain_text(entry.get("title") or ""), flavour
     if not title:
-        title, title_method = first_words(body_text), "first-words"
+        title, title_method = first_words(body_text), FIRST_WORDS
     if not title:
         raise ExtractionError(f"feed item {link!r} has neither a title nor a body")
     categories = [t.get("term", "").strip() for t in entry.get("tags") or []]
