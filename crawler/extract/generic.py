@@ -62,7 +62,7 @@ HINT_METHODS = ("feed", "sitemap")
 
 EMPTY_PAGE = "<html><body></body></html>"
 
-# Why a page is refused: the only page that is (a page with a title or a body is kept).
+# The one reason a page is refused: a page with a title or a body is kept.
 NO_ARTICLE = "no article: no title and no body"
 
 
@@ -212,7 +212,7 @@ def _published(
 
 
 def _fallback_date(response: TextResponse, root: html.HtmlElement) -> tuple[str, str]:
-    """A date for a page that shows none beside its title, never none: htmldate's reading of
+    """A date, always, for a page that shows none beside its title: htmldate's reading of
     the page, the date a feed or sitemap gave for its URL, a date in the URL, the server's
     Last-Modified, and at last the time the page is first seen (``first-seen``)."""
     day = _htmldate(root)
