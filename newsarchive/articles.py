@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import sqlite_utils
 
+from newsarchive.clock import format_hk
 from newsarchive.db import write_transaction
 from newsarchive.linking.queue import queue_links
-from newsarchive.model import MEDIA_FIELDS, Article
+from newsarchive.model import FIRST_SEEN, MEDIA_FIELDS, Article, content_hash
 from newsarchive.search import index_article, search_key
 
 Outcome = Literal["new", "updated", "unchanged"]
@@ -80,10 +81,12 @@ def upsert_article(
     An article whose content hash is unchanged only has its fetch state moved
     (``last_seen_at``, validators, next revisit); a changed one first has its previous
     content saved as a version in ``article_versions``. ``fetched=False`` (a reparse of a
-    stored response) leaves the fetch state alone: nothing was fetched.
+    stored response) leaves the fetch state alone: nothing was fetched. An item dated only
+    when first seen keeps the date its row has (see _dated_as_stored).
     """
-    row = article_row(article)
     with write_transaction(db):
+        article = _dated_as_stored(db, article, seen_at)
+        row = article_row(article)
         existing = db.execute(_STATE_SQL, [article.id]).fetchone()
         first_seen = existing[1] if existing else seen_at
         state: dict[str, Any] = {}
@@ -123,6 +126,34 @@ def upsert_article(
         # next, so a crawl killed before linking loses none.
         queue_links(db, article.id, at=seen_at, run_id=run_id)
     return outcome
+
+
+_STORED_DATE_SQL = (
+    "SELECT published_at, json_extract(extraction, '$.published_at') FROM articles WHERE id = ?"
+)
+
+
+def _dated_as_stored(db: sqlite_utils.Database, article: Article, seen_at: str) -> Article:
+    """The item with the date the archive keeps for it, when its page gave none (``first-seen``).
+
+    A new item is dated when it is stored (``seen_at``: a crawl's clock, a reparsed capture's
+    fetch time). A stored one keeps its row's date and method, the first time it was seen or
+    a date an earlier fetch read (its feed's, say, which a revisit does not carry): a re-crawl
+    then hashes the same and is no new version. An item whose page now gives a date is
+    stored as it came, a correction like any other.
+    """
+    if article.extraction.get("published_at") != FIRST_SEEN:
+        return article
+    stored = db.execute(_STORED_DATE_SQL, [article.id]).fetchone()
+    if stored is None:
+        published, method = format_hk(datetime.fromisoformat(seen_at)), FIRST_SEEN
+    else:
+        published, method = stored[0], stored[1] or FIRST_SEEN
+    dated = replace(
+        article, published_at=published, extraction=article.extraction | {"published_at": method}
+    )
+    dated.content_hash = content_hash(dated)
+    return dated
 
 
 _NEXT_ROWID_SQL = "SELECT coalesce(max(rowid), 0) + 1 FROM articles"

@@ -2,7 +2,8 @@
 
 A crawl records, besides its counts, how many requests it made, how many answers were
 ``304 Not Modified``, how many requests finally failed, and its field coverage: the share of
-stored items with a title, a date, a body and at least one image, per source. The checks read
+stored items with a title and a date the site gave (not the body's first words, not the time
+first seen), a body and at least one image, per source. The checks read
 those rows back (``hkarchive check``); each returns Problem objects and prints nothing.
 """
 
@@ -22,7 +23,7 @@ import sqlite_utils
 
 from newsarchive.db import CORRUPT, fault_reason, placeholders, storage_fault
 from newsarchive.linking.queue import never_linked, waiting
-from newsarchive.model import Article
+from newsarchive.model import FIRST_SEEN, FIRST_WORDS, Article
 
 FIELDS = ("title", "date", "body", "images")
 
@@ -52,8 +53,12 @@ class CoverageTally:
         """Count one stored item."""
         tally = self.counts.setdefault(article.source, dict.fromkeys((*FIELDS, "items"), 0))
         tally["items"] += 1
-        tally["title"] += bool(article.title and article.title.strip())
-        tally["date"] += bool(article.published_at)
+        # A title or date made up when the site gave none (the body's first words, the time
+        # first seen) does not count: a redesign that hides them must still show here.
+        tally["title"] += bool(article.title and article.title.strip()) and not _made_up(
+            article, "title"
+        )
+        tally["date"] += bool(article.published_at) and not _made_up(article, "published_at")
         tally["body"] += bool(article.body_text and article.body_text.strip())
         tally["images"] += bool(article.photos)
 
@@ -64,6 +69,13 @@ class CoverageTally:
             n = tally["items"]
             out[source] = {f: round(tally[f] / n, 4) for f in FIELDS} | {"items": n}
         return out
+
+
+_MADE_UP = {"title": FIRST_WORDS, "published_at": FIRST_SEEN}
+
+
+def _made_up(article: Article, field: str) -> bool:
+    return article.extraction.get(field) == _MADE_UP[field]
 
 
 def quick_check(db: sqlite_utils.Database) -> tuple[list[str], float]:

@@ -1,8 +1,23 @@
-"""The items spiders yield: one Article per news item, with its media and links."""
+"""The items spiders yield: one Article per news item, with its media and links, and its
+content hash."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# The date method of an item whose page, feed, URL and server gave no date: it is dated by
+# when the archive first saw it, and keeps that date when it is stored again.
+FIRST_SEEN = "first-seen"
+
+# The title method of an item whose page or feed entry gave no title: its body's first words.
+FIRST_WORDS = "first-words"
+
+# The body method of an item whose page has a title and no text at all: stored with an empty
+# body, the one kind of item that may have none.
+NO_BODY = "none"
 
 # Where a downloaded photo or attachment was saved (hkarchive crawl --media): not content.
 MEDIA_FIELDS = ("local_path", "checksum", "file_size")
@@ -91,6 +106,36 @@ class Article:
     def id(self) -> str:
         """The archive's primary key, ``source:native_id``."""
         return f"{self.source}:{self.native_id}"
+
+
+def _present(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Empty fields are left out, so adding an optional field to an item never changes the hash
+    # of items that do not have it (which would look like a revision of every archived row).
+    # Where a file was downloaded to is not what the item says either.
+    return [
+        {k: v for k, v in entry.items() if v not in (None, "") and k not in MEDIA_FIELDS}
+        for entry in entries
+    ]
+
+
+def content_hash(article: Article) -> str:
+    """SHA-256 of what a reader sees: title, date, body text and media (not the HTML markup).
+
+    Two fetches of a page that differ only in markup or in fetch-time details hash the same,
+    so a re-crawl of an unchanged release changes nothing.
+    """
+    # asdict() of the media lists only: asdict(article) would copy the body HTML and text too.
+    content = {
+        "title": article.title,
+        "published_at": article.published_at,
+        "body_text": article.body_text,
+        "category": article.category,
+        "photos": _present([asdict(photo) for photo in article.photos]),
+        "attachments": _present([asdict(attachment) for attachment in article.attachments]),
+        "videos": _present([asdict(video) for video in article.videos]),
+    }
+    encoded = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
 @dataclass

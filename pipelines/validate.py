@@ -7,7 +7,7 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
-from newsarchive.model import Article
+from newsarchive.model import NO_BODY, Article
 
 LANGS = frozenset({"en", "zh"})
 _PUBLISHED = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}\+08:00)?")
@@ -24,7 +24,9 @@ def problems(article: Article) -> list[str]:
         found.append(f"unknown language {article.lang!r}")
     if not article.title:
         found.append("no title")
-    if not article.body_text:
+    # A page with a title and no text (photos only, say) is kept when its extractor says it
+    # found no body (``none``: the generic chain); every other extractor must give one.
+    if not article.body_text and article.extraction.get("body") != NO_BODY:
         found.append("no body")
     if article.published_at is None or not _PUBLISHED.fullmatch(article.published_at):
         found.append(f"bad published_at {article.published_at!r}")

@@ -15,7 +15,7 @@ from newsarchive import db as db_module
 from newsarchive.archive import open_archive
 from newsarchive.articles import next_visit, touch_article, upsert_article
 from newsarchive.db import ArchiveError
-from newsarchive.model import Article, Link, Photo
+from newsarchive.model import FIRST_SEEN, Article, Link, Photo
 from newsarchive.schema import MIGRATIONS, migrate, schema_version
 from pipelines.normalize import normalize_article
 
@@ -177,6 +177,73 @@ def test_every_fetch_moves_last_seen_whatever_the_answer(db_path: Path) -> None:
     reparsed = make_article(title="Corrected again")
     upsert_article(db, reparsed, seen_at="2026-03-01T00:00:00+08:00", run_id=4, fetched=False)
     assert seen() == ("2026-01-02T00:10:00+08:00", "2026-01-02T00:10:00+08:00", 3, 3)
+
+
+def undated_article(published_at: str = "2026-01-01T09:15:00+08:00", **changes: object) -> Article:
+    """A centre item whose page, feed, URL and server gave no date: extraction dated it by the
+    time it read the page (published_at), the archive by the time it stores it."""
+    article = Article(
+        source="cairs",
+        native_id="en/99",
+        url="https://www.cairs.hk/en/news_detail/index/99",
+        lang="en",
+        title="Undated item",
+        published_at=published_at,
+        body_text="A body with no date anywhere near it.",
+        body_html="<p>A body with no date anywhere near it.</p>",
+        extraction={"title": "h1", "published_at": FIRST_SEEN, "body": "trafilatura"},
+    )
+    for key, value in changes.items():
+        setattr(article, key, value)
+    return normalize_article(article)
+
+
+STORED_DATE = "SELECT published_at, json_extract(extraction, '$.published_at'), content_hash " \
+              "FROM articles WHERE id = 'cairs:en/99'"  # fmt: skip
+
+
+def test_an_item_dated_when_first_seen_keeps_that_date_when_stored_again(db_path: Path) -> None:
+    db = open_archive(db_path)
+    first = undated_article(published_at="2026-01-01T09:14:00+08:00")
+    assert upsert_article(db, first, seen_at="2026-01-01T09:15:42+08:00", run_id=1) == "new"
+    [(published, method, stored_hash)] = db.execute(STORED_DATE).fetchall()
+    # Dated when the archive first stored it: its first_seen_at, to the minute.
+    assert (published, method) == ("2026-01-01T09:15:00+08:00", FIRST_SEEN)
+    # A re-crawl dates the page anew; the archive keeps the first date, and the same hash.
+    again = undated_article(published_at="2026-01-05T10:00:00+08:00")
+    assert upsert_article(db, again, seen_at="2026-01-05T10:00:12+08:00", run_id=2) == "unchanged"
+    assert db.execute(STORED_DATE).fetchall() == [(published, FIRST_SEEN, stored_hash)]
+    assert db.table("article_versions").count == 0
+    # A change of its text is a new version, still dated when first seen.
+    edited = undated_article(published_at="2026-01-06T10:00:00+08:00", body_text="Edited body.")
+    assert upsert_article(db, edited, seen_at="2026-01-06T10:00:12+08:00", run_id=3) == "updated"
+    assert db.execute(STORED_DATE).fetchone()[:2] == (published, FIRST_SEEN)
+    assert db.execute("SELECT published_at FROM article_versions").fetchall() == [(published,)]
+
+
+def test_a_date_the_page_shows_later_replaces_the_first_seen_one(db_path: Path) -> None:
+    db = open_archive(db_path)
+    upsert_article(db, undated_article(), seen_at="2026-01-01T09:15:42+08:00", run_id=1)
+    dated = undated_article(published_at="2025-12-30",
+                            extraction={"title": "h1", "published_at": "time"})  # fmt: skip
+    assert upsert_article(db, dated, seen_at="2026-01-02T00:00:00+08:00", run_id=2) == "updated"
+    assert db.execute(STORED_DATE).fetchone()[:2] == ("2025-12-30", "time")
+    assert db.execute("SELECT published_at FROM article_versions").fetchall() == [
+        ("2026-01-01T09:15:00+08:00",)
+    ]
+
+
+def test_a_date_read_before_is_kept_when_a_revisit_finds_none(db_path: Path) -> None:
+    # Dated by the feed the crawl came through; a revisit reaches the page without it.
+    db = open_archive(db_path)
+    from_feed = undated_article(published_at="2025-12-30T08:00:00+08:00",
+                                extraction={"title": "h1", "published_at": "feed"})  # fmt: skip
+    upsert_article(db, from_feed, seen_at="2026-01-01T09:15:42+08:00", run_id=1)
+    stored = db.execute(STORED_DATE).fetchall()
+    revisit = undated_article(published_at="2026-01-02T00:00:00+08:00")
+    assert upsert_article(db, revisit, seen_at="2026-01-02T00:00:12+08:00", run_id=2) == "unchanged"
+    assert db.execute(STORED_DATE).fetchall() == stored
+    assert stored[0][:2] == ("2025-12-30T08:00:00+08:00", "feed")
 
 
 def test_revisits_decay_then_stop() -> None:

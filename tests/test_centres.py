@@ -10,13 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy.http import HtmlResponse, Request
+from scrapy.utils.test import get_crawler
 
 from crawler.extract.generic import extract_detail
 from crawler.extract.wordpress import article_from_api, articles_from_feed
 from crawler.sources.config import load_sources
+from crawler.spiders.centres import CentreSpider, spider_class
 from hkarchive.mirror import MirrorServer
-from newsarchive.model import Article
+from newsarchive.model import FIRST_SEEN, Article, FetchFailed
 from pipelines.normalize import normalize_article
+from pipelines.store import StorePipeline
 from tests.conftest import MIRROR, Fixture, load_fixtures, run_cli
 
 SOURCES = load_sources()
@@ -171,3 +175,46 @@ def test_listing_skips_older_items_and_stops_at_an_all_older_page(
     code, stderr, hits = crawl(mirror_server, db, "cairs", "--since", "2025-01-01")
     assert code == 0, stderr[-3000:]
     assert set(hits) == {"/www.cairs.hk/en/news"}, "an all-older page ends the listing"
+
+
+UNDATED_URL = "https://www.cairs.hk/en/news_detail/index/99"
+
+
+def cairs_spider(tmp_path: Path, **window: str) -> CentreSpider:
+    """The CAiRS spider as a crawl builds it, with no engine: its callbacks are called here."""
+    spider_cls = spider_class(SOURCES["cairs"])
+    crawler = get_crawler(spider_cls, {"HKARCHIVE_DB": str(tmp_path / "archive.db")})
+    spider = spider_cls.from_crawler(crawler, **window)
+    crawler.spider = spider
+    return spider
+
+
+def detail_page(body: str, url: str = UNDATED_URL) -> HtmlResponse:
+    text = f"<html><body>{body}</body></html>".encode()
+    return HtmlResponse(url=url, body=text, headers={"Content-Type": "text/html"},
+                        request=Request(url))  # fmt: skip
+
+
+def test_a_backfill_keeps_a_page_dated_only_when_first_seen(tmp_path: Path) -> None:
+    # Its date is the crawl's, not the page's: whatever the window, it cannot fall outside it.
+    spider = cairs_spider(tmp_path, since="2022-01-01", until="2022-01-31")
+    body = "<h1>Undated item</h1>" + "<p>A sentence of the undated item's body.</p>" * 5
+    [article] = spider.parse_detail(detail_page(body))
+    assert isinstance(article, Article)
+    assert article.extraction["published_at"] == FIRST_SEEN
+
+
+def test_a_page_with_no_article_is_refused_and_recorded_in_failures(tmp_path: Path) -> None:
+    spider = cairs_spider(tmp_path)
+    # A page with a title or any text is kept; this one has neither (a picture is no article).
+    [failed] = spider.parse_detail(detail_page('<div><img src="/banner.png"></div>'))
+    assert isinstance(failed, FetchFailed)
+    store = StorePipeline.from_crawler(spider.crawler)
+    store.open_spider()
+    try:
+        store.process_item(failed)
+    finally:
+        store.spider_closed(spider, "finished")
+    assert rows(
+        tmp_path / "archive.db", "SELECT url, kind, error, role, item_id FROM failures"
+    ) == [(UNDATED_URL, "parse", "no article: no title and no body", "item", "cairs:en/99")]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hkarchive.cli import main
+from newsarchive.clock import hk_now
 from tests.conftest import FIXTURES
 
 DETAIL = FIXTURES / "cairs" / "news-detail-36"
@@ -54,24 +56,40 @@ def test_without_a_source_the_generic_extraction_reads_any_page(
     assert "InnoHK" in item["body_text"]
 
 
+def test_a_page_with_no_date_is_dated_by_the_time_of_extraction(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    saved = tmp_path / "undated.html"
+    paragraph = "<p>A paragraph of the item, long enough to be read as the body of an article.</p>"
+    saved.write_text(f"<html><body><h1>Undated item</h1>{paragraph * 4}</body></html>")
+    before = hk_now().replace(second=0)
+    code, [item], err = run(capsys, str(saved), "--url", "https://www.example.org/news/item")
+    assert code == 0, err
+    assert item["date_method"] == "first-seen"
+    assert before <= datetime.fromisoformat(item["published_at"]) <= hk_now()
+    assert err.strip() == "1 pages: 1 items, 0 without an item; dates by method: first-seen 1"
+
+
 def test_a_batch_prints_an_item_or_an_error_for_every_page_and_counts_the_dates(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    (tmp_path / "not-a-page.json").write_text('{"posts": []}', encoding="utf-8")
+    # A page with neither a title nor any text: the only kind that gives no item.
+    (tmp_path / "blank.html").write_text("<html><body><div></div></body></html>")
     listing = tmp_path / "list.jsonl"
     listing.write_text(
         json.dumps({"path": str(DETAIL / "body.html"), "url": DETAIL_URL})
         + "\n\n"
-        + json.dumps(
-            {"path": "not-a-page.json", "url": "https://www.cairs.hk/en/news_detail/index/9"}
-        )
+        + json.dumps({"path": "blank.html", "url": "https://www.cairs.hk/en/news_detail/index/9"})
         + "\n",
         encoding="utf-8",
     )
     code, records, err = run(capsys, "--batch", str(listing), "--source", "cairs")
     assert code == 1
     assert [r.get("title") for r in records] == [EXPECTED["title"], None]
-    assert records[1]["url"].endswith("/index/9") and records[1]["error"]
+    assert records[1] == {
+        "url": "https://www.cairs.hk/en/news_detail/index/9",
+        "error": "no article: no title and no body",
+    }
     assert "2 pages: 1 items, 1 without an item; dates by method: " in err
     assert err.strip().splitlines()[-1] == "hkarchive: error: 1 of 2 pages gave no item"
 

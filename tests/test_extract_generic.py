@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
-from scrapy.http import HtmlResponse
+from scrapy.http import HtmlResponse, Request
 
-from crawler.extract import ExtractionError
-from crawler.extract.generic import extract_detail
+from crawler.extract import ExtractionError, generic
+from crawler.extract.generic import DATE_HINT, extract_detail
 from crawler.extract.parts import date_line, native_id, size_in_bytes
 from crawler.sources.config import load_sources
+from newsarchive.clock import HKT
+from newsarchive.model import FIRST_SEEN, NO_BODY
 
 CAIRS = load_sources()["cairs"]
 CPII = load_sources()["cpii"]
@@ -127,26 +130,151 @@ def test_h1_naming_the_site_is_not_the_title() -> None:
     assert article.title == "Real headline"
 
 
-def test_a_date_only_in_the_url_is_read_by_htmldate() -> None:
-    # No <time>, meta, JSON-LD or date line: before, the page was refused and the item lost.
-    url = "https://www.cairs.hk/en/news/2021/03/04/headline"
-    article = extract_detail(page("<title>x</title>", f"<h1>Headline</h1>{PARAGRAPHS}", url), CAIRS)
-    assert article.published_at == "2021-03-04"
-    assert article.extraction["published_at"] == "htmldate"
+# The date fallbacks, in order: each page below also holds every later source, so a test
+# fails when a step is skipped or two steps swap.
+DATED_URL = "https://www.cairs.hk/en/news/2021/03/04/headline"
+UNDATED_URL = "https://www.cairs.hk/en/news/headline"
+LAST_MODIFIED = "Tue, 02 Mar 2021 10:30:00 GMT"
+FEED_HINT = {"date": "2021-03-03T02:00:00Z", "method": "feed"}
 
 
-def test_a_date_only_in_last_modified_is_the_last_resort() -> None:
-    response = page("<title>x</title>", f"<h1>Headline</h1><div>{PARAGRAPHS}</div>").replace(
-        headers={"Content-Type": "text/html", "Last-Modified": "Thu, 04 Mar 2021 10:30:00 GMT"}
+def undated(
+    url: str = UNDATED_URL, *, before_title: str = "", head: str = "", hint: object = None
+) -> HtmlResponse:
+    """A page whose headline has no date beside it, with a Last-Modified and perhaps a hint."""
+    body = f"{before_title}<h1>Headline</h1><div>{PARAGRAPHS}</div>"
+    text = f"<html><head><title>x</title>{head}</head><body>{body}</body></html>"
+    meta = {} if hint is None else {DATE_HINT: hint}
+    return HtmlResponse(
+        url=url,
+        body=text.encode(),
+        headers={"Content-Type": "text/html", "Last-Modified": LAST_MODIFIED},
+        request=Request(url, meta=meta),
     )
+
+
+def test_htmldate_reads_the_page_before_any_other_fallback_but_not_its_address() -> None:
+    # A date away from the headline; the canonical link's date is the URL step's, not htmldate's.
+    canonical = '<link rel="canonical" href="https://www.cairs.hk/en/news/2020/01/02/headline">'
+    response = undated(DATED_URL, before_title="<p>Posted on 5 March 2021</p>", head=canonical,
+                       hint=FEED_HINT)  # fmt: skip
     article = extract_detail(response, CAIRS)
-    assert article.published_at == "2021-03-04T18:30:00+08:00"
+    assert (article.published_at, article.extraction["published_at"]) == ("2021-03-05", "htmldate")
+
+
+def test_htmldate_leaves_a_date_only_in_the_canonical_link_to_the_url_step() -> None:
+    canonical = '<link rel="canonical" href="https://www.cairs.hk/en/news/2020/01/02/headline">'
+    og_url = '<meta property="og:url" content="https://www.cairs.hk/en/news/2020/01/02/headline">'
+    article = extract_detail(undated(head=canonical + og_url), CAIRS)
     assert article.extraction["published_at"] == "last-modified"
 
 
-def test_page_without_a_date_is_an_extraction_error() -> None:
-    with pytest.raises(ExtractionError, match="no publication date"):
-        extract_detail(page("<title>x</title>", f"<h1>Headline</h1><div>{PARAGRAPHS}</div>"), CAIRS)
+@pytest.mark.parametrize("method", ["feed", "sitemap"])
+def test_the_feed_or_sitemap_date_for_the_url_comes_before_the_url(method: str) -> None:
+    article = extract_detail(undated(DATED_URL, hint=FEED_HINT | {"method": method}), CAIRS)
+    assert (article.published_at, article.extraction["published_at"]) == (
+        "2021-03-03T10:00:00+08:00", method
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "hint",
+    [
+        {"date": "soon", "method": "feed"},
+        {"date": "2021-03-03", "method": "rumour"},
+        {"date": 20210303, "method": "feed"},
+        "2021-03-03",
+    ],
+)
+def test_a_malformed_date_hint_is_passed_over(hint: object) -> None:
+    article = extract_detail(undated(DATED_URL, hint=hint), CAIRS)
+    assert (article.published_at, article.extraction["published_at"]) == ("2021-03-04", "url")
+
+
+def test_a_date_in_the_url_comes_before_last_modified() -> None:
+    article = extract_detail(undated(DATED_URL), CAIRS)
+    assert (article.published_at, article.extraction["published_at"]) == ("2021-03-04", "url")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.cairs.hk/en/news/2021/03/headline",  # a month is not a date
+        "https://www.cairs.hk/en/news/headline-2021",
+    ],
+)
+def test_a_date_only_in_last_modified_is_the_last_date_the_server_gives(url: str) -> None:
+    article = extract_detail(undated(url), CAIRS)
+    assert article.published_at == "2021-03-02T18:30:00+08:00"
+    assert article.extraction["published_at"] == "last-modified"
+
+
+def test_a_page_with_no_date_at_all_is_dated_when_first_seen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(generic, "hk_now", lambda: datetime(2026, 1, 2, 3, 4, 5, tzinfo=HKT))
+    response = undated().replace(headers={"Content-Type": "text/html"})
+    article = extract_detail(response, CAIRS)
+    assert (article.published_at, article.extraction["published_at"]) == (
+        "2026-01-02T03:04:00+08:00", FIRST_SEEN
+    )  # fmt: skip
+    assert article.title == "Headline"
+
+
+def test_a_page_without_a_title_is_titled_by_its_body_first_words() -> None:
+    body = "<div><p>The item's first sentence is its title. Then the rest of it follows.</p></div>"
+    article = extract_detail(page("", body), CAIRS)
+    assert article.title == "The item's first sentence is its title."
+    assert article.body_text.startswith("The item's first sentence is its title. Then")
+    assert article.extraction["title"] == "first-words"
+
+
+def test_an_empty_body_selector_falls_back_to_trafilatura() -> None:
+    config = replace(CAIRS, selectors={"body": "div.content"})
+    body = f'<h1>Headline</h1><div class="content"> </div><div>{PARAGRAPHS}</div>'
+    article = extract_detail(page("", body), config)
+    assert article.body_text.startswith("Paragraph 1")
+    assert article.extraction["body"] == "trafilatura"
+
+
+@pytest.mark.parametrize(
+    ("head", "method"),
+    [
+        ('<meta property="og:description" content="What happened, in one sentence.">'
+         '<meta name="description" content="Another summary.">', "og:description"),
+        ('<meta name="description" content="What happened, in one sentence.">', "description"),
+    ],
+)  # fmt: skip
+def test_a_title_with_no_text_takes_the_page_description_as_body(head: str, method: str) -> None:
+    article = extract_detail(page(head, "<h1>Headline</h1>"), CAIRS)
+    assert (article.title, article.body_text) == ("Headline", "What happened, in one sentence.")
+    assert article.body_html == "<p>What happened, in one sentence.</p>"
+    assert article.extraction["body"] == method
+
+
+def test_text_trafilatura_sets_aside_is_read_from_the_main_content() -> None:
+    body = "<h1>Headline</h1><footer>The only words the page has.</footer>"
+    article = extract_detail(page("", body), CAIRS)
+    assert article.body_text.endswith("The only words the page has.")
+    assert article.extraction["body"] == "main-content"
+
+
+def test_a_title_with_no_text_at_all_is_kept_with_no_body() -> None:
+    # A photo-only item, say: its headline alone is no body, and the photo is still found.
+    body = '<h1>Headline</h1><img src="/uploads/1.jpg">'
+    article = extract_detail(page("", body), CAIRS)
+    assert (article.title, article.body_text, article.body_html) == ("Headline", "", "")
+    assert article.extraction["body"] == NO_BODY
+    assert [p.url for p in article.photos] == ["https://www.cairs.hk/uploads/1.jpg"]
+
+
+@pytest.mark.parametrize(
+    "body", ["", "<div><p> </p></div>", '<div><img src="/uploads/1.jpg"></div>']
+)
+def test_a_page_with_neither_title_nor_body_is_refused(body: str) -> None:
+    with pytest.raises(ExtractionError) as refused:
+        extract_detail(page("<title>CAiRS</title>", body), CAIRS)
+    assert str(refused.value) == "no article: no title and no body"
 
 
 def test_body_html_is_sanitised() -> None:

@@ -5,7 +5,8 @@ and an untitled item was dropped."""
 from __future__ import annotations
 
 from crawler.extract import ExtractionError
-from crawler.extract.wordpress import articles_from_feed, first_words, looks_like_feed
+from crawler.extract.parts import first_words
+from crawler.extract.wordpress import articles_from_feed, looks_like_feed
 from crawler.sources.config import load_sources
 from newsarchive.model import Article
 

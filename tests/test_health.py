@@ -29,7 +29,7 @@ from newsarchive.health import (
     run_health_values,
 )
 from newsarchive.linking.stories import link_stories
-from newsarchive.model import Article, Photo
+from newsarchive.model import FIRST_SEEN, FIRST_WORDS, Article, Photo
 from tests.conftest import run_cli
 
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=HKT)
@@ -155,8 +155,10 @@ def test_coverage_is_the_share_of_stored_items_with_each_field_per_source() -> N
     tally.add(_article("govhk", title="  ", body_text=""))
     tally.add(_article("govhk"))
     tally.add(_article("cairs"))
+    # Titled by its first words and dated when first seen: the site gave neither.
+    tally.add(_article("cairs", extraction={"title": FIRST_WORDS, "published_at": FIRST_SEEN}))
     assert tally.as_dict() == {
-        "cairs": {"title": 1.0, "date": 1.0, "body": 1.0, "images": 0.0, "items": 1},
+        "cairs": {"title": 0.5, "date": 0.5, "body": 1.0, "images": 0.0, "items": 2},
         "govhk": {"title": 0.75, "date": 0.75, "body": 0.75, "images": 0.25, "items": 4},
     }
 

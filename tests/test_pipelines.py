@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from scrapy.exceptions import DropItem
 
+from newsarchive.model import NO_BODY, content_hash
 from pipelines.dedupe import DedupePipeline
-from pipelines.normalize import content_hash
 from pipelines.validate import ValidatePipeline, problems
 from tests.test_archive import make_article
 
@@ -63,6 +63,14 @@ def test_incomplete_items_are_dropped_with_the_reason(
 
 def test_date_only_published_at_is_valid() -> None:
     assert problems(make_article(published_at="2022-05-25")) == []
+
+
+def test_only_an_item_whose_extractor_found_no_body_may_have_none() -> None:
+    # The generic chain's page with a title and no text; a GovHK release must have its body.
+    untexted = make_article(body_text="", body_html="", extraction={"body": NO_BODY})
+    assert problems(untexted) == []
+    assert untexted.body_hash is None, "no body is no republication of another empty one"
+    assert "no body" in problems(make_article(body_text="", extraction={"body": "trafilatura"}))
 
 
 def test_dedupe_drops_a_second_item_with_the_same_id() -> None:

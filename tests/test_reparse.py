@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from scrapy.http import TextResponse
+from scrapy.http import HtmlResponse, TextResponse
 
 from crawler.extract import ExtractionError
 from crawler.extract.dispatch import extract_items
@@ -223,6 +223,34 @@ def test_an_item_in_several_captures_is_stored_once_as_last_captured(tmp_path: P
         db_path,
         "SELECT title, last_seen_at FROM articles WHERE native_id LIKE '%innohk%'",
     ) == [(f"{title.decode()} (updated)", "2026-01-01T02:00:00+08:00")]
+
+
+def test_an_undated_page_is_dated_by_its_capture_and_keeps_that_date(tmp_path: Path) -> None:
+    db_path = tmp_path / "archive.db"
+    url = "https://www.cairs.hk/en/news_detail/index/99"
+    paragraphs = "<p>A sentence of an item whose page gives no date at all.</p>" * 5
+    body = f"<html><body><h1>Undated</h1>{paragraphs}</body></html>".encode()
+    page = HtmlResponse(url=url, headers={"Content-Type": "text/html"}, body=body)
+
+    def capture(hour: int) -> None:
+        with open_archive(db_path) as db:
+            warc = WarcFile(db_path, f"test-cairs-{hour}.warc.gz", {}, db=db)
+            try:
+                warc.write(page, run_id=None, source="cairs",
+                           fetched=datetime(2026, 1, 1, hour, 30, tzinfo=HKT))  # fmt: skip
+            finally:
+                warc.close()
+
+    stored = "SELECT published_at, json_extract(extraction, '$.published_at') FROM articles"
+    capture(1)
+    result = run_reparse(db_path, "--source", "cairs")
+    assert "1 new" in result.stdout, result.output
+    # When the page was fetched, not when it was reparsed.
+    assert rows(db_path, stored) == [("2026-01-01T01:30:00+08:00", "first-seen")]
+    capture(5)
+    result = run_reparse(db_path, "--source", "cairs")
+    assert "0 new, 0 updated, 1 unchanged" in result.stdout, result.output
+    assert rows(db_path, stored) == [("2026-01-01T01:30:00+08:00", "first-seen")]
 
 
 def test_unknown_source_is_a_usage_error(archive: Path) -> None:

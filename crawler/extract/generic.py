@@ -3,10 +3,15 @@
 Every field has a chain of methods and the item records which one answered
 (``Article.extraction``), so a site redesign shows up in the data:
 
-- title: selector, ``h1``, ``og:title``, JSON-LD ``headline``, ``<title>``;
+- title: selector, ``h1``, ``og:title``, JSON-LD ``headline``, ``<title>``, else the body's
+  first words (``first-words``);
 - date: selector, ``<time datetime>``, ``article:published_time``, JSON-LD ``datePublished``,
   then a date-looking line near the title (``2022-05-25 | News``, whose tail is the category);
-- body: selector, then trafilatura;
+  then htmldate over the page, the feed's or sitemap's date for the URL, a date in the URL,
+  ``Last-Modified``, and at last the time the page is first seen (``first-seen``);
+- body: selector, trafilatura, the page's description (``og:description``, ``description``),
+  the text of its main content (``main-content``), else none: a page with neither a title nor
+  a body is the only one refused (``NO_ARTICLE``);
 - images: selector, else images in the body and links to image files, whose label
   (``4.jpg (4.09 MB)``) gives the file name and size;
 - category: selector, the date line's tail, ``article:section``, JSON-LD ``articleSection``.
@@ -16,7 +21,9 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Iterator
+from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +35,7 @@ from crawler.extract.parts import (
     body_text_of,
     clean_body_element,
     date_line,
+    first_words,
     native_id,
     parse_published,
     photo_key,
@@ -40,9 +48,22 @@ from crawler.extract.text import (
     to_html,
 )
 from crawler.sources.config import SourceConfig
-from newsarchive.model import Article, Photo
+from newsarchive.clock import format_hk, hk_now
+from newsarchive.model import FIRST_SEEN, FIRST_WORDS, NO_BODY, Article, Photo
+
+logger = logging.getLogger(__name__)
 
 _LINES_AFTER_TITLE = 12
+
+# The request meta key under which a spider passes the date a feed or a sitemap gave for a
+# detail page's URL: {"date": "<ISO date or date-time>", "method": "feed" | "sitemap"}.
+DATE_HINT = "hkarchive_date_hint"
+HINT_METHODS = ("feed", "sitemap")
+
+EMPTY_PAGE = "<html><body></body></html>"
+
+# The one reason a page is refused: a page with a title or a body is kept.
+NO_ARTICLE = "no article: no title and no body"
 
 
 def extract_detail(response: TextResponse, config: SourceConfig) -> Article:
@@ -50,17 +71,14 @@ def extract_detail(response: TextResponse, config: SourceConfig) -> Article:
     root = page_root(response)
     methods: dict[str, str] = {}
     title, title_el, methods["title"] = _title(response, root, config)
-    if not title:
-        raise ExtractionError("no title (selector, h1, og:title, JSON-LD or <title>)")
-    date_line_category = None
     published_at, methods["published_at"], date_line_category = _published(
         response, root, config, title_el
     )
-    if published_at is None:
-        raise ExtractionError("no publication date")
     body_html, body_text, body_el, methods["body"] = _body(response, root, config, title)
-    if not body_text:
-        raise ExtractionError("empty body")
+    if not title and not body_text:
+        raise ExtractionError(NO_ARTICLE)
+    if not title:
+        title, methods["title"] = first_words(body_text), FIRST_WORDS
     photos, methods["images"] = _images(response, config, body_el)
     category, methods["category"] = _category(response, root, config, date_line_category)
     lang, methods["lang"] = _language(response, root, config, title + body_text)
@@ -170,7 +188,7 @@ def _published(
     root: html.HtmlElement,
     config: SourceConfig,
     title_el: html.HtmlElement | None,
-) -> tuple[str | None, str, str | None]:
+) -> tuple[str, str, str | None]:
     """(published_at, method, category shown beside the date, if any)."""
     chosen = _css_first(response, config.selectors.get("date"))
     if chosen is not None:
@@ -187,29 +205,73 @@ def _published(
         if parsed:
             return parsed, method, None
     if title_el is not None:
-        near = _near_title(title_el)
-        if near[0] is not None:
-            return near
-    return (*_hidden_date(response), None)
+        day, method, category = _near_title(title_el)
+        if day is not None:
+            return day, method, category
+    return (*_fallback_date(response, root), None)
 
 
-def _hidden_date(response: TextResponse) -> tuple[str | None, str]:
-    """A date the page does not show beside its title: htmldate's reading of the whole page
-    (its markup, scripts and URL), else the server's Last-Modified."""
-    from htmldate import find_date  # here: only pages the chain above fails on need it
-
-    found = find_date(
-        response.text, url=response.url, original_date=True, extensive_search=True,
-        outputformat="%Y-%m-%d",
-    )  # fmt: skip
-    day = parse_published(found) if found else None
+def _fallback_date(response: TextResponse, root: html.HtmlElement) -> tuple[str, str]:
+    """A date, always, for a page that shows none beside its title: htmldate's reading of
+    the page, the date a feed or sitemap gave for its URL, a date in the URL, the server's
+    Last-Modified, and at last the time the page is first seen (``first-seen``)."""
+    day = _htmldate(root)
     if day:
         return day, "htmldate"
+    hinted = _hinted_date(response)
+    if hinted:
+        return hinted
+    day = _url_date(response.url)
+    if day:
+        return day, "url"
     modified = response.headers.get("Last-Modified")
     day = parse_published(modified.decode("latin-1")) if modified else None
     if day:
         return day, "last-modified"
-    return None, "missing"
+    # Offline (`hkarchive extract`) this is the time of extraction; the archive keeps the
+    # time it first stored the item (newsarchive.articles.upsert_article).
+    return format_hk(hk_now()), FIRST_SEEN
+
+
+def _htmldate(root: html.HtmlElement) -> str | None:
+    """htmldate's reading of the page's markup, scripts and text, not of its address."""
+    from htmldate import find_date  # here: only pages the chain above fails on need it
+
+    page = copy.deepcopy(root)
+    # Given no url, htmldate reads a date from the page's canonical link or og:url: the
+    # address is the "url" step's, after the feed's or sitemap's date.
+    for address in page.xpath(
+        '//link[@rel="canonical"] | //meta[@property="og:url" or @name="og:url"]'
+    ):
+        address.drop_tree()
+    found = find_date(page, original_date=True, extensive_search=True, outputformat="%Y-%m-%d")
+    return parse_published(found) if found else None
+
+
+def _hinted_date(response: TextResponse) -> tuple[str, str] | None:
+    """The date a feed or a sitemap gave for this URL (``DATE_HINT`` in the request's meta)."""
+    try:
+        hint = response.meta.get(DATE_HINT)
+    except AttributeError:  # a response read offline, tied to no request
+        return None
+    if hint is None:
+        return None
+    if isinstance(hint, dict) and hint.get("method") in HINT_METHODS:
+        day = parse_published(hint.get("date")) if isinstance(hint.get("date"), str) else None
+        if day:
+            return day, str(hint["method"])
+    logger.warning("Ignoring a malformed date hint for %s: %r", response.url, hint)
+    return None
+
+
+def _url_date(url: str) -> str | None:
+    """A year-month-day in the URL (``/2021/03/04/``, ``2021-03-04``), as htmldate reads it."""
+    from htmldate import find_date
+
+    # htmldate's URL reader through its public function: on an empty page the URL is all
+    # there is to read.
+    found = find_date(EMPTY_PAGE, url=url, extensive_search=False, outputformat="%Y-%m-%d")
+    return parse_published(found) if found else None
 
 
 def _near_title(title_el: html.HtmlElement) -> tuple[str | None, str, str | None]:
@@ -254,11 +316,33 @@ def _published_time(root: html.HtmlElement) -> str | None:
 def _body(
     response: TextResponse, root: html.HtmlElement, config: SourceConfig, title: str
 ) -> tuple[str, str, html.HtmlElement | None, str]:
-    """(body_html, body_text, body element if known, method)."""
+    """(body_html, body_text, body element if known, method): the selector, trafilatura, the
+    page's description, the text of its main content, else no body (``none``)."""
     chosen = _css_first(response, config.selectors.get("body"))
     if chosen is not None:
         cleaned = clean_body_element(chosen, response.url)
-        return sanitize_html(to_html(cleaned)), body_text_of(cleaned, title), cleaned, "selector"
+        text = body_text_of(cleaned, title)
+        if _is_body(text, title):
+            return sanitize_html(to_html(cleaned)), text, cleaned, "selector"
+    extracted = _trafilatura(response, title)
+    if extracted is not None:
+        return (*extracted, "trafilatura")
+    for method, description in (
+        ("og:description", _meta(root, "og:description")),
+        ("description", _meta(root, "description")),
+    ):
+        if description and _is_body(squash(description), title):
+            paragraph = f"<p>{escape(squash(description))}</p>"
+            return sanitize_html(paragraph), squash(description), None, method
+    main = clean_body_element(_main_content(root), response.url)
+    text = body_text_of(main, title)
+    if _is_body(text, title):
+        return sanitize_html(to_html(main)), text, main, "main-content"
+    return "", "", None, NO_BODY
+
+
+def _trafilatura(response: TextResponse, title: str) -> tuple[str, str, html.HtmlElement] | None:
+    """trafilatura's reading of the page: (body_html, body_text, body element), or None."""
     import trafilatura  # here: half a second to import, and most pages never need it
 
     extracted = trafilatura.extract(
@@ -272,11 +356,17 @@ def _body(
         favor_recall=True,
     )
     if not extracted:
-        return "", "", None, "missing"
+        return None
     fragment = html.fromstring(extracted)
     body_el = fragment.find("body") if fragment.find("body") is not None else fragment
     body_el.make_links_absolute(response.url, resolve_base_href=False, handle_failures="ignore")
-    return sanitize_html(to_html(body_el)), body_text_of(body_el, title), body_el, "trafilatura"
+    text = body_text_of(body_el, title)
+    return (sanitize_html(to_html(body_el)), text, body_el) if _is_body(text, title) else None
+
+
+def _is_body(text: str, title: str) -> bool:
+    # The headline alone (body_text_of keeps it when it is all there is) is not a body.
+    return bool(text) and squash(text) != title
 
 
 def _images(

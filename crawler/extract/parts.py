@@ -1,5 +1,6 @@
 """Page parts every extractor of configured sources reads: item ids from URLs, dates and
-date lines, bodies from HTML, photos and image files, plain text.
+date lines, bodies from HTML, titles from a body's first words, photos and image files, plain
+text.
 
 The generic extractor (generic.py), the WordPress API and feed (wordpress.py) and listing
 pages (listing.py) share them.
@@ -75,6 +76,20 @@ def parse_published(value: str | None) -> str | None:
     # A bare date (no time of day in the source) is stored as a date, never as midnight.
     has_time = bool(re.search(r"\d{1,2}:\d{2}", text))
     return format_hk(parsed) if has_time else parsed.date().isoformat()
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
+_TITLE_CHARS = 80
+
+
+def first_words(text: str) -> str:
+    """A title for an untitled item (a feed entry, a page without a headline): its first
+    sentence, cut at a word near 80 characters."""
+    sentence = _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip()
+    if len(sentence) <= _TITLE_CHARS:
+        return sentence
+    cut = sentence[:_TITLE_CHARS]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
 
 
 def date_line(line: str) -> tuple[str, str | None] | None:

@@ -14,10 +14,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawler.extract import ExtractionError
-from crawler.extract.parts import body_from_fragment, native_id, photo_key, plain_text
+from crawler.extract.parts import (
+    body_from_fragment,
+    first_words,
+    native_id,
+    photo_key,
+    plain_text,
+)
 from crawler.sources.config import SourceConfig
 from newsarchive.clock import HKT, format_hk
-from newsarchive.model import Article, Photo
+from newsarchive.model import FIRST_WORDS, Article, Photo
 from newsarchive.urls import absolute_url
 
 API_PATH = "/wp-json/wp/v2/posts"
@@ -153,19 +159,6 @@ def articles_from_feed(
             yield exc
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
-_TITLE_CHARS = 80
-
-
-def first_words(text: str) -> str:
-    """A title for an untitled item: its first sentence, cut at a word near 80 characters."""
-    sentence = _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip()
-    if len(sentence) <= _TITLE_CHARS:
-        return sentence
-    cut = sentence[:_TITLE_CHARS]
-    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
-
-
 def _feed_item(entry: Any, config: SourceConfig, base: str, flavour: str) -> Article:
     link = absolute_url(base, (entry.get("link") or "").strip()) or ""
     # The published date, else the updated one (an Atom entry may give only that).
@@ -184,7 +177,7 @@ def _feed_item(entry: Any, config: SourceConfig, base: str, flavour: str) -> Art
     body_html, body_text, photos = body_from_fragment(content or "", link)
     title, title_method = plain_text(entry.get("title") or ""), flavour
     if not title:
-        title, title_method = first_words(body_text), "first-words"
+        title, title_method = first_words(body_text), FIRST_WORDS
     if not title:
         raise ExtractionError(f"feed item {link!r} has neither a title nor a body")
     categories = [t.get("term", "").strip() for t in entry.get("tags") or []]

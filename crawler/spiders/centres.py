@@ -30,7 +30,7 @@ from crawler.extract.wordpress import (
 from crawler.seen import Seen, SeenState, conditional_request, with_validators
 from crawler.sources.config import SourceConfig
 from crawler.spiders.base import ArchiveSpider
-from newsarchive.model import Article, FetchFailed, NotModified
+from newsarchive.model import FIRST_SEEN, Article, FetchFailed, NotModified
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +60,10 @@ class CentreSpider(ArchiveSpider):
         return f"{self.name}:{native_id(url, self.config)}"
 
     def emit(self, article: Article, *, anyday: bool = False) -> Iterator[Article]:
-        """Yield an item when it falls in the window (or `anyday`); count how each field was
-        extracted."""
+        """Yield an item when it falls in the window (or `anyday`, or it is dated only by when
+        it was first seen: it cannot be shown outside); count how each field was extracted."""
         day = (article.published_at or "")[:10]
+        anyday = anyday or article.extraction.get("published_at") == FIRST_SEEN
         outside = not self.incremental and not anyday and day not in self.days
         if outside or article.lang not in self.langs:
             self._stats.inc_value("hkarchive/items_outside_window")

@@ -131,9 +131,11 @@ def extract(
     """Extract saved pages offline and print one JSON object per item, nothing written.
 
     Each line has url, title, published_at, date_method (how the date was found: time,
-    article:published_time, json-ld:datePublished, date-line, htmldate, last-modified, ...),
-    lang, body_text, photos and extraction (the method of every field); a page that gives
-    nothing prints {"url": ..., "error": ...}. Without --source the generic extraction reads
+    article:published_time, json-ld:datePublished, time-near-title, date-line, htmldate,
+    url, last-modified, and first-seen for a page with no date at all, dated here by the time
+    of extraction; a crawl may also date a page by its feed or sitemap), lang, body_text,
+    photos and extraction (the method of every field); a page that gives nothing prints
+    {"url": ..., "error": ...}. Without --source the generic extraction reads
     the page, as for a site nobody has described. A summary goes to standard error; the exit
     status is 1 when any page gave nothing.
 
