@@ -16,7 +16,8 @@ from scrapy.utils.test import get_crawler
 from crawler.extract.generic import extract_detail
 from crawler.extract.wordpress import article_from_api, articles_from_feed
 from crawler.sources.config import load_sources
-from crawler.spiders.centres import CentreSpider, spider_class
+from crawler.spiderloader import spider_class
+from crawler.spiders.centres import CentreSpider
 from hkarchive.mirror import MirrorServer
 from newsarchive.model import FIRST_SEEN, Article, FetchFailed
 from pipelines.normalize import normalize_article

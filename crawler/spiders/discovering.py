@@ -46,6 +46,7 @@ from crawler.extract.discovery import (
     sitemap_lists_articles,
     title_of,
 )
+from crawler.extract.generic import DATE_HINT
 from crawler.extract.parts import parse_published
 from crawler.extract.wordpress import api_page_url
 from crawler.spiders.centres import WordpressSpider, json_list
@@ -53,8 +54,6 @@ from newsarchive.model import FetchFailed
 
 logger = logging.getLogger(__name__)
 
-# Request meta key: the date a feed or sitemap gives the item, for a page that shows none.
-DATE_HINT = "hkarchive_date_hint"
 # How many pages (home, language homes, news sections) discovery reads to learn the listing
 # pages, and how many sitemap files it reads through indexes.
 MAX_SECTION_PAGES = 20
