@@ -214,3 +214,18 @@ def test_languages_by_path_prefix_and_markup() -> None:
     plain = page('<html lang="zh-Hant-HK"><body></body></html>')
     assert languages(plain, []) == (["zh"], {})
     assert languages(page("<html><body></body></html>"), []) == (["en"], {})
+
+
+def test_the_next_listing_page_is_a_next_link_with_or_without_its_arrow() -> None:
+    from crawler.extract.listing import next_page
+    from crawler.sources.config import SourceConfig
+
+    config = SourceConfig(name="lab", title="Lab", kind="auto", base_url=SITE)
+    icons = '<a href="https://www.linkedin.com/company/lab"><i class="fab fa-linkedin"></i></a>'
+    numbered = '<a href="/news/page/2/">2</a><a href="/news/page/2/">Next &rsaquo;</a>'
+    # An icon-only link (no text) is not an arrow: it was taken for "next" once.
+    assert next_page(page(icons + numbered, SITE + "/news/"), config) == SITE + "/news/page/2/"
+    assert next_page(page(icons + '<a href="?p=3">»</a>', SITE + "/news/"), config) == (
+        SITE + "/news/?p=3"
+    )
+    assert next_page(page(icons, SITE + "/news/"), config) is None

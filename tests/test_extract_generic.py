@@ -154,12 +154,26 @@ def undated(
 
 
 def test_htmldate_reads_the_page_before_any_other_fallback_but_not_its_address() -> None:
-    # A date away from the headline; the canonical link's date is the URL step's, not htmldate's.
+    # A date in markup the chain above does not read; the canonical link's date is the URL
+    # step's, not htmldate's.
     canonical = '<link rel="canonical" href="https://www.cairs.hk/en/news/2020/01/02/headline">'
-    response = undated(DATED_URL, before_title="<p>Posted on 5 March 2021</p>", head=canonical,
-                       hint=FEED_HINT)  # fmt: skip
+    meta = '<meta name="pubdate" content="2021-03-05">'
+    response = undated(DATED_URL, head=canonical + meta, hint=FEED_HINT)
     article = extract_detail(response, CAIRS)
     assert (article.published_at, article.extraction["published_at"]) == ("2021-03-05", "htmldate")
+
+
+def test_htmldate_guesses_from_the_text_only_after_the_feed_and_the_url() -> None:
+    # Free text such as "Posted on ..." or "(c) 2024" is a guess: the site's own word on the URL
+    # (a feed's or sitemap's date, a dated path) comes first, the server's Last-Modified after.
+    posted = "<p>Posted on 5 March 2021</p>"
+    for url, hint, expected in (
+        (DATED_URL, FEED_HINT, ("2021-03-03T10:00:00+08:00", "feed")),
+        (DATED_URL, None, ("2021-03-04", "url")),
+        (UNDATED_URL, None, ("2021-03-05", "htmldate-guess")),
+    ):
+        article = extract_detail(undated(url, before_title=posted, hint=hint), CAIRS)
+        assert (article.published_at, article.extraction["published_at"]) == expected
 
 
 def test_htmldate_leaves_a_date_only_in_the_canonical_link_to_the_url_step() -> None:
@@ -282,3 +296,23 @@ def test_body_html_is_sanitised() -> None:
     body += f"{PARAGRAPHS}</div>"
     article = extract_detail(page("", body), replace(CAIRS, selectors={"body": "div.c"}))
     assert not re.search(r"<script|onclick|evil", article.body_html)
+
+
+def test_a_body_loses_the_heading_headline_and_date_line_an_extractor_kept_before_it() -> None:
+    from lxml import html as lxml_html
+
+    from crawler.extract.parts import body_text_of
+
+    kept = lxml_html.fromstring(
+        "<div><h2>News</h2><h3>Headline</h3><p>日期：2023年1月20日</p><p>First.</p><p>Second.</p></div>"
+    )
+    assert body_text_of(kept, "Headline") == "First.\n\nSecond."
+    # A long line before the headline is prose, not a section heading: nothing is dropped.
+    prose = lxml_html.fromstring(
+        "<div><p>A long first paragraph that happens to come first.</p><h3>Headline</h3>"
+        "<p>First.</p></div>"
+    )
+    assert body_text_of(prose, "Headline").startswith("A long first paragraph")
+    # Only the headline and its date: kept whole, not emptied.
+    alone = lxml_html.fromstring("<div><h3>Headline</h3></div>")
+    assert body_text_of(alone, "Headline") == "Headline"

@@ -7,8 +7,9 @@ Every field has a chain of methods and the item records which one answered
   first words (``first-words``);
 - date: selector, ``<time datetime>``, ``article:published_time``, JSON-LD ``datePublished``,
   then a date-looking line near the title (``2022-05-25 | News``, whose tail is the category);
-  then htmldate over the page, the feed's or sitemap's date for the URL, a date in the URL,
-  ``Last-Modified``, and at last the time the page is first seen (``first-seen``);
+  then htmldate over the page's markup, the feed's or sitemap's date for the URL, a date in the
+  URL, htmldate's guess from the page's text (``htmldate-guess``), ``Last-Modified``, and at
+  last the time the page is first seen (``first-seen``);
 - body: selector, trafilatura, the page's description (``og:description``, ``description``),
   the text of its main content (``main-content``), else none: a page with neither a title nor
   a body is the only one refused (``NO_ARTICLE``);
@@ -215,7 +216,7 @@ def _fallback_date(response: TextResponse, root: html.HtmlElement) -> tuple[str,
     """A date, always, for a page that shows none beside its title: htmldate's reading of
     the page, the date a feed or sitemap gave for its URL, a date in the URL, the server's
     Last-Modified, and at last the time the page is first seen (``first-seen``)."""
-    day = _htmldate(root)
+    day = _htmldate(root, extensive=False)
     if day:
         return day, "htmldate"
     hinted = _hinted_date(response)
@@ -224,6 +225,11 @@ def _fallback_date(response: TextResponse, root: html.HtmlElement) -> tuple[str,
     day = _url_date(response.url)
     if day:
         return day, "url"
+    # htmldate's extensive search guesses from any date-like text (a copyright year, an asset's
+    # version number): after what the site itself says of the URL.
+    day = _htmldate(root, extensive=True)
+    if day:
+        return day, "htmldate-guess"
     modified = response.headers.get("Last-Modified")
     day = parse_published(modified.decode("latin-1")) if modified else None
     if day:
@@ -233,8 +239,9 @@ def _fallback_date(response: TextResponse, root: html.HtmlElement) -> tuple[str,
     return format_hk(hk_now()), FIRST_SEEN
 
 
-def _htmldate(root: html.HtmlElement) -> str | None:
-    """htmldate's reading of the page's markup, scripts and text, not of its address."""
+def _htmldate(root: html.HtmlElement, *, extensive: bool) -> str | None:
+    """htmldate's reading of the page's markup and scripts (with `extensive`, of its text as
+    well), not of its address."""
     from htmldate import find_date  # here: only pages the chain above fails on need it
 
     page = copy.deepcopy(root)
@@ -244,7 +251,7 @@ def _htmldate(root: html.HtmlElement) -> str | None:
         '//link[@rel="canonical"] | //meta[@property="og:url" or @name="og:url"]'
     ):
         address.drop_tree()
-    found = find_date(page, original_date=True, extensive_search=True, outputformat="%Y-%m-%d")
+    found = find_date(page, original_date=True, extensive_search=extensive, outputformat="%Y-%m-%d")
     return parse_published(found) if found else None
 
 

@@ -15,7 +15,10 @@ from crawler.extract.text import squash
 from crawler.sources.config import SourceConfig
 from newsarchive.urls import absolute_url
 
-NEXT_TEXTS = frozenset({"next", "next page", "older posts", "›", "»", ">", "下一頁", "下一页"})
+NEXT_TEXTS = frozenset(
+    {"next", "next page", "older posts", "older entries", "older news", "下一頁", "下一页"}
+)
+_ARROWS = frozenset({"›", "»", ">", "→"})
 # How far up from a link to look for the item's "card" holding its date.
 _CARD_DEPTH = 4
 # A line longer than this is prose that may mention a date, not a date line.
@@ -75,6 +78,8 @@ def next_page(response: TextResponse, config: SourceConfig) -> str | None:
     if rel:
         return absolute_url(response.url, rel)
     for a in response.selector.root.xpath("//a[@href]"):
-        if squash(a.text_content()).casefold() in NEXT_TEXTS:
+        text = squash(a.text_content())
+        # "Next ›", "Older posts »": the words without their arrows; or an arrow alone.
+        if text in _ARROWS or text.strip("".join(_ARROWS) + " ").casefold() in NEXT_TEXTS:
             return absolute_url(response.url, a.get("href"))
     return None

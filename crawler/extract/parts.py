@@ -116,6 +116,12 @@ def clean_body_element(el: html.HtmlElement, base_url: str) -> html.HtmlElement:
     return body
 
 
+# How far down a body the repeated headline is looked for, and how long a line before it may be.
+_HEAD_LINES = 3
+_HEADING_WORDS = 4
+_DATE_LINE_CHARS = 40
+
+
 def body_text_of(el: html.HtmlElement, title: str = "") -> str:
     """Readable body text without figures, image-file links or a repeated title."""
     text_el: html.HtmlElement = copy.deepcopy(el)
@@ -124,9 +130,23 @@ def body_text_of(el: html.HtmlElement, title: str = "") -> str:
             node.drop_tree()
     lines = element_text(text_el).split("\n")
     text = "\n".join(line for line in lines if not IMAGE_LABEL.fullmatch(line.strip())).strip()
-    # Extractors often repeat the headline as the first line; drop it unless it is all there is.
-    head, _, rest = text.partition("\n")
-    return rest.strip() if title and squash(head) == title and rest.strip() else text
+    # Extractors often repeat the headline as the first line, sometimes after a short section
+    # heading ("News"), and the date line printed under it ("Date: 2024-05-20", "日期：2024年5月
+    # 20日"); drop them unless they are all there is.
+    lines = text.split("\n")
+    filled = [index for index, line in enumerate(lines) if line.strip()]
+    start = 0  # the first filled line (its index in `filled`) the body keeps
+    for position, index in enumerate(filled[:_HEAD_LINES]):
+        if title and squash(lines[index]) == title:
+            before = [lines[i] for i in filled[:position]]
+            if all(len(squash(head).split()) <= _HEADING_WORDS for head in before):
+                start = position + 1
+            break
+    if start < len(filled) and len(squash(lines[filled[start]])) <= _DATE_LINE_CHARS:
+        start += 1 if date_line(lines[filled[start]]) else 0
+    lines = lines[filled[start] :] if start < len(filled) else []
+    rest = "\n".join(lines).strip()
+    return rest or text
 
 
 def body_from_fragment(fragment: str, base_url: str) -> tuple[str, str, list[Photo]]:

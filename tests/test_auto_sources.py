@@ -1,0 +1,146 @@
+"""The four reconstructed centre sites, each added by `hkarchive source add` alone and crawled.
+
+Each site offers its articles one way (tests/PROVENANCE.md): a WordPress site whose REST API is
+refused (feed only), a site with only sitemaps, a static site with only listing pages, and a
+bilingual site (/en/, /tc/). The archive must hold exactly the items of
+tests/fixtures/sites/<host>.json, with their titles, days, languages, bodies and photos, and
+the route each crawl took is in its run's stats.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hkarchive.mirror import MirrorServer
+from tests.conftest import FIXTURES, MIRROR, run_cli
+
+SITES = {
+    "marinelab": ("www.marinelab.example", "feed"),
+    "quantumlab": ("www.quantumlab.example", "sitemap"),
+    "biomedlab": ("www.biomedlab.example", "listing"),
+    "smartcity": ("www.smartcity.example", "listing"),
+}
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Every site added with `source add URL` into one sources folder and crawled into one
+    archive: the folder, the archive, and each command's output."""
+    root = tmp_path_factory.mktemp("auto")
+    folder, db = root / "sources", root / "archive.db"
+    outputs: dict[str, Any] = {}
+    with MirrorServer(MIRROR).start() as server:
+        env = {"HKARCHIVE_SOURCES": str(folder)}
+        for name, (host, _) in SITES.items():
+            outputs[name] = run_cli("source", "add", f"https://{host}/", "--mirror", server.url,
+                                    env=env)  # fmt: skip
+        outputs["crawl"] = run_cli("crawl", *SITES, "--since", "2022-01-01", "--db", str(db),
+                                   "--mirror", server.url, "-q", env=env)  # fmt: skip
+        outputs["again"] = run_cli("crawl", *SITES, "--db", str(db), "--mirror", server.url,
+                                   "-q", env=env)  # fmt: skip
+    yield {"folder": folder, "db": db, **outputs}
+
+
+def _query(db: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("name", sorted(SITES))
+def test_source_add_writes_an_auto_source_and_reports_its_route(
+    crawled: dict[str, Any], name: str
+) -> None:
+    host, route = SITES[name]
+    added = crawled[name]
+    assert added.code == 0, added.stderr
+    assert f"route:      {route}" in added.stdout
+    assert "A sample of 5 items:" in added.stdout
+    config = tomllib.loads((crawled["folder"] / f"{name}.toml").read_text(encoding="utf-8"))
+    assert config["kind"] == "auto" and config["base_url"] == f"https://{host}"
+    assert config["name"] == name and config["title"]
+
+
+def test_the_bilingual_site_is_written_with_both_languages(crawled: dict[str, Any]) -> None:
+    config = tomllib.loads((crawled["folder"] / "smartcity.toml").read_text(encoding="utf-8"))
+    assert config["languages"] == ["en", "zh"]
+    assert config["lang_by_path"] == {"/en/": "en", "/tc/": "zh"}
+
+
+@pytest.mark.parametrize("name", sorted(SITES))
+def test_each_site_crawls_into_exactly_its_articles(crawled: dict[str, Any], name: str) -> None:
+    assert crawled["crawl"].code == 0, crawled["crawl"].stderr
+    host, route = SITES[name]
+    expected = {
+        item["url"]: item
+        for item in json.loads((FIXTURES / "sites" / f"{host}.json").read_text(encoding="utf-8"))
+    }
+    rows = {
+        row["url"]: row
+        for row in _query(crawled["db"], "SELECT * FROM articles WHERE source = ?", name)
+    }
+    assert sorted(rows) == sorted(expected)
+    for url, item in expected.items():
+        row = rows[url]
+        assert row["title"] == item["title"], url
+        assert row["published_at"][:10] == item["published_at"], url
+        assert row["lang"] == item["lang"], url
+        body = " ".join(row["body_text"].split())
+        assert body.startswith(" ".join(item["body_starts"].split())), url
+        assert body.endswith(" ".join(item["body_ends"].split())), url
+        photos = _query(
+            crawled["db"], "SELECT count(*) FROM images WHERE article_id = ?", row["id"]
+        )
+        assert photos[0][0] == item["photos"], url
+    stats = _query(crawled["db"], "SELECT stats FROM crawl_runs WHERE spider = ? ORDER BY id", name)
+    assert json.loads(stats[0]["stats"])["hkarchive/route"] == route
+
+
+def test_dates_a_page_does_not_show_come_from_the_route(crawled: dict[str, Any]) -> None:
+    # marinelab: one post shows no date (the feed's pubDate); quantumlab: one article shows none
+    # (its news sitemap's publication date); biomedlab: one shows none (its URL's date).
+    methods = {
+        (row["source"], row["url"]): row["method"]
+        for row in _query(crawled["db"], "SELECT source, url, "
+                          "json_extract(extraction, '$.published_at') AS method FROM articles")
+    }  # fmt: skip
+    for name, (host, _) in SITES.items():
+        items = json.loads((FIXTURES / "sites" / f"{host}.json").read_text(encoding="utf-8"))
+        for item in items:
+            source = {"feed": "feed", "sitemap": "sitemap", "url": "url"}.get(item["date_source"])
+            if source:
+                assert methods[(name, item["url"])] == source, item["url"]
+    assert "first-seen" not in methods.values()
+
+
+def test_the_bilingual_twins_are_paired(crawled: dict[str, Any]) -> None:
+    host = SITES["smartcity"][0]
+    items = json.loads((FIXTURES / "sites" / f"{host}.json").read_text(encoding="utf-8"))
+    twins = {frozenset((i["url"], i["twin"])) for i in items if i.get("twin")}
+    pairs = _query(
+        crawled["db"],
+        "SELECT e.url AS en, z.url AS zh FROM translation_pairs p "
+        "JOIN articles e ON e.id = p.en_id JOIN articles z ON z.id = p.zh_id "
+        "WHERE e.source = 'smartcity'",
+    )
+    assert {frozenset((p["en"], p["zh"])) for p in pairs} == twins
+
+
+def test_a_second_crawl_finds_nothing_new(crawled: dict[str, Any]) -> None:
+    again = crawled["again"]
+    assert again.code == 0, again.stderr
+    runs = _query(crawled["db"], "SELECT spider, items_new, items_updated FROM crawl_runs "
+                  "WHERE id > ?", len(SITES))  # fmt: skip
+    assert {(r["spider"], r["items_new"], r["items_updated"]) for r in runs} == {
+        (name, 0, 0) for name in SITES
+    }
