@@ -175,7 +175,11 @@ def test_demo_archives_every_release_of_the_bundled_mirror(tmp_path: Path) -> No
         ("cairs", 5),
         ("cpii", 5),
         ("govhk", len(RELEASES)),
+        # The bilingual reconstructed site the demo adds by its address alone (kind auto).
+        ("smartcity", 10),
     ]
+    assert rows(db, "SELECT count(*) FROM translation_pairs p JOIN articles a ON a.id = p.en_id "
+                "WHERE a.source = 'smartcity'") == [(5,)]  # fmt: skip
     story = rows(
         db,
         "SELECT l.article_id, l.role FROM story_links l JOIN story_links o "
@@ -185,8 +189,9 @@ def test_demo_archives_every_release_of_the_bundled_mirror(tmp_path: Path) -> No
         ("cairs:en/36", "republication"),
         ("cpii:2022/06/02/innohk-launch-ceremony", "republication"),
         ("govhk:P2022052500588", "original"),
+        ("smartcity:en/news/detail.php?id=118", "republication"),
     ]
-    assert "story 1: 3 items from cairs, cpii, govhk" in result.stdout
+    assert "story 1: 4 items from cairs, cpii, govhk, smartcity" in result.stdout
     assert "Sample query" in result.stdout
 
 

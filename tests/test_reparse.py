@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 from scrapy.http import HtmlResponse, TextResponse
 
+from crawler import settings as project_settings
 from crawler.extract import ExtractionError
 from crawler.extract.dispatch import extract_items
 from crawler.extract.govhk import extract_release
@@ -25,6 +26,7 @@ from crawler.extract.wordpress import article_from_api
 from crawler.middlewares.rawcapture import WarcFile
 from crawler.sources import known_sources
 from crawler.sources.config import load_sources
+from hkarchive.cli import DEMO_SITE, DEMO_SITE_TOML
 from hkarchive.cli.reparse import reparse
 from newsarchive.archive import open_archive
 from newsarchive.articles import keep_media_files, upsert_article
@@ -61,6 +63,16 @@ def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     for table, columns in CHILDREN.items():
         found[table] = rows(db, f"SELECT {columns} FROM {table} ORDER BY article_id, position")
     return found
+
+
+@pytest.fixture(autouse=True)
+def demo_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sources the demo crawled, its added site among them, as the user's sources: a
+    reparse reads again the captures of every source the registry knows."""
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    (folder / f"{DEMO_SITE}.toml").write_text(DEMO_SITE_TOML, encoding="utf-8")
+    monkeypatch.setattr(project_settings, "HKARCHIVE_SOURCES", str(folder))
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +128,7 @@ def test_reparse_rebuilds_every_item_offline_as_the_crawl_stored_it(
         ("cairs:en/36", "republication"),
         ("cpii:2022/06/02/innohk-launch-ceremony", "republication"),
         ("govhk:P2022052500588", "original"),
+        ("smartcity:en/news/detail.php?id=118", "republication"),
     ]
 
 
@@ -133,7 +146,7 @@ def test_reparse_of_an_up_to_date_archive_changes_no_content(archive: Path) -> N
         "ORDER BY id DESC LIMIT 1",
     )
     assert (spider, status, unchanged, errors) == ("reparse", "finished", count, 0)
-    assert json.loads(arguments) == {"sources": ["cairs", "cpii", "govhk"]}
+    assert json.loads(arguments) == {"sources": ["cairs", "cpii", "govhk", DEMO_SITE]}
 
 
 @pytest.mark.usefixtures("offline")
@@ -356,7 +369,7 @@ def test_an_unreadable_api_post_is_an_error_and_the_others_still_count() -> None
 def test_unknown_source_cannot_be_dispatched() -> None:
     with pytest.raises(ValueError, match="unknown source 'nosuchsite'"):
         extract_items("nosuchsite", FIXTURES["cairs/news"].response())
-    assert known_sources() == ["cairs", "cpii", "govhk"]
+    assert known_sources() == ["cairs", "cpii", "govhk", DEMO_SITE]
 
 
 def test_a_reparse_killed_midway_leaves_whole_items_and_the_next_one_finishes_the_work(

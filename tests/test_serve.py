@@ -307,7 +307,7 @@ def test_articles_are_sorted_newest_first_with_the_shipped_facets(
     assert "2022-05" in months
     assert months == sorted(months, reverse=True)
     sources = {r["value"] for r in facets["source", "column"]["results"]}
-    assert sources == {"govhk", "cairs", "cpii"}
+    assert sources == {"govhk", "cairs", "cpii", "smartcity"}
 
 
 def test_choosing_a_month_filters_the_articles(server: Server, archive: Path) -> None:
@@ -400,7 +400,11 @@ def test_search_query_finds_both_languages(server: Server, q: str, expected: str
 
 def test_stories_told_by_more_than_one_source(server: Server) -> None:
     rows = query_rows(server, "stories_across_sources")
-    assert [(r["original_id"], r["sources"]) for r in rows] == [(INNOHK_EN_ID, "cairs,cpii,govhk")]
+    assert [(r["original_id"], r["sources"]) for r in rows] == [
+        (INNOHK_EN_ID, "cairs,cpii,govhk,smartcity"),
+        # The Chinese release, republished by the bilingual site in Chinese.
+        ("govhk:P2022052500584", "govhk,smartcity"),
+    ]
     assert "cairs: InnoHK Launch Ceremony" in rows[0]["republications"]
 
 
@@ -426,7 +430,7 @@ def test_recent_revisions_and_crawl_runs(server: Server, archive: Path) -> None:
     ]
     runs = query_rows(server, "recent_crawl_runs")
     assert len(runs) == count(archive, "SELECT count(*) FROM crawl_runs")
-    assert {r["spider"] for r in runs} == {"govhk", "cairs", "cpii"}
+    assert {r["spider"] for r in runs} == {"govhk", "cairs", "cpii", "smartcity"}
 
 
 def test_own_sql_is_refused_without_allow_sql(server: Server) -> None:

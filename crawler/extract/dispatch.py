@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from scrapy.http import TextResponse
 
 from crawler.extract import ExtractionError
+from crawler.extract.discovery import article_like
 from crawler.extract.generic import extract_detail
 from crawler.extract.govhk import SOURCE as GOVHK
 from crawler.extract.govhk import extract_release
@@ -56,7 +57,18 @@ def extract_items(
     on_site = (parts.hostname or "").lower() in config.domains
     if on_site and config.detail_pattern and config.detail_pattern.search(response.url):
         return [extract_detail(response, config)]
+    if config.kind in DISCOVERING and on_site:
+        # Its own discovery found the articles; afterwards their pages are told by the
+        # shape of their URLs (its REST API's pages by their path).
+        if _same_place(response.url, f"{config.base_url}{API_PATH}", config):
+            return _from_api(response, config, errors)
+        if config.detail_pattern is None and article_like(response.url):
+            return [extract_detail(response, config)]
     return []
+
+
+# The kinds whose crawls find their articles themselves (crawler/spiders/discovering.py).
+DISCOVERING = ("auto", "feed", "sitemap")
 
 
 def _same_place(url: str, target: str, config: SourceConfig) -> bool:

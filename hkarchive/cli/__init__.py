@@ -11,6 +11,7 @@ import re
 import signal
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -336,17 +337,22 @@ def demo(verbose: bool, db_path: str) -> None:
             f"the demo mirror is missing ({DEMO_MIRROR}): run the demo from a checkout"
         )
     _check_archive(db_path)
-    with crawl_lock(db_path):
+    with crawl_lock(db_path), tempfile.TemporaryDirectory(prefix="hkarchive-demo-") as folder:
+        # The demo's sources: the bundled ones and a site added by its address alone (as
+        # `hkarchive source add` writes it), not the user's own.
+        (Path(folder) / f"{DEMO_SITE}.toml").write_text(DEMO_SITE_TOML, encoding="utf-8")
         days = mirror_days(DEMO_MIRROR)
-        centres = [name for name in known_sources() if name != "govhk"]
+        centres = [name for name in known_sources(folder) if name != "govhk"]
         click.echo(
             f"Serving the bundled mirror on 127.0.0.1: {len(days)} days of GovHK releases "
-            f"and the news of {', '.join(centres)}"
+            f"and the news of {', '.join(centres)} ({DEMO_SITE}: a reconstructed site added "
+            "by its address alone, kind auto)"
         )
         crawls = [("govhk", {"days": ",".join(days), "lang": "all"})]
         crawls += [(name, {"since": DEMO_SINCE}) for name in centres]
         with MirrorServer(DEMO_MIRROR).start() as server:
-            summary = run_crawls(crawls, db_path, server.url, "INFO" if verbose else "ERROR")
+            summary = run_crawls(crawls, db_path, server.url, "INFO" if verbose else "ERROR",
+                                 {"HKARCHIVE_SOURCES": folder})  # fmt: skip
         for line in summary.lines():
             click.echo(line)
         if summary.fault:
@@ -358,6 +364,16 @@ def demo(verbose: bool, db_path: str) -> None:
 
 # The centres' news in the bundled mirror goes back to 2022.
 DEMO_SINCE = "2022-01-01"
+# A bilingual site of the mirror (/en/, /tc/; reconstructed, see tests/PROVENANCE.md) that no
+# file describes but this: `hkarchive source add https://www.smartcity.example/` writes it.
+DEMO_SITE = "smartcity"
+DEMO_SITE_TOML = """\
+name = "smartcity"
+title = "Hong Kong Smart City Research Centre (reconstructed)"
+kind = "auto"
+base_url = "https://www.smartcity.example"
+languages = ["en", "zh"]
+"""
 DEMO_STORY = "govhk:P2022052500588"
 
 
