@@ -144,3 +144,35 @@ def test_a_second_crawl_finds_nothing_new(crawled: dict[str, Any]) -> None:
     assert {(r["spider"], r["items_new"], r["items_updated"]) for r in runs} == {
         (name, 0, 0) for name in SITES
     }
+
+
+def test_the_explicit_feed_and_sitemap_kinds_take_their_one_route(tmp_path: Path) -> None:
+    folder, db = tmp_path / "sources", tmp_path / "archive.db"
+    folder.mkdir()
+    (folder / "marine.toml").write_text(
+        'name = "marine"\ntitle = "Marine"\nkind = "feed"\n'
+        'base_url = "https://www.marinelab.example"\n'
+        'feed_url = "https://www.marinelab.example/feed/"\n',
+        encoding="utf-8",
+    )
+    (folder / "quantum.toml").write_text(
+        'name = "quantum"\ntitle = "Quantum"\nkind = "sitemap"\n'
+        'base_url = "https://www.quantumlab.example"\n'
+        'sitemap_urls = ["https://www.quantumlab.example/news-sitemap.xml"]\n',
+        encoding="utf-8",
+    )
+    with MirrorServer(MIRROR).start() as server:
+        env = {"HKARCHIVE_SOURCES": str(folder)}
+        result = run_cli("crawl", "marine", "quantum", "--since", "2022-01-01", "--db", str(db),
+                         "--mirror", server.url, "-q", env=env)  # fmt: skip
+        hits = server.hits
+    assert result.code == 0, result.stderr
+    marine = json.loads((FIXTURES / "sites" / "www.marinelab.example.json").read_text("utf-8"))
+    got = {row["url"] for row in _query(db, "SELECT url FROM articles WHERE source = 'marine'")}
+    assert got == {item["url"] for item in marine}
+    # The news sitemap alone lists the three newest articles; nothing else was asked for.
+    quantum = _query(db, "SELECT url FROM articles WHERE source = 'quantum'")
+    assert len(quantum) == 3
+    assert "/www.marinelab.example/" not in hits and "/www.quantumlab.example/" not in hits
+    assert not any(target.startswith("/www.marinelab.example/wp-json") for target in hits)
+    assert not any("robots.txt" in target or "sitemap_index" in target for target in hits)
