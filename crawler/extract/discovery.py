@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from courlan import is_navigation_page, is_not_crawlable
 from lxml import etree, html
 from scrapy.http import Response, TextResponse, XmlResponse
 from scrapy.utils._compression import _DecompressionMaxSizeExceeded
@@ -233,8 +234,10 @@ LANG_PREFIXES = {
 _DATED = re.compile(r"/(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:(?:0?[1-9]|[12]\d|3[01])/)?[^/]+")
 _ID_KEYS = r"id|p|nid|aid|article_?id|news_?id|post_?id"
 _ID_QUERY = re.compile(rf"(?:^|&)(?P<key>{_ID_KEYS})=\d+(?:&|$)", re.IGNORECASE)
+# Besides courlan's navigation pages (pagination, tags, categories, authors) and pages not to
+# crawl (logins, carts): feeds, the REST API, and files that are no page.
 _NOT_ARTICLE = re.compile(
-    r"/(?:tags?|categor(?:y|ies)|author|page|search|feed|wp-json|wp-admin|login)(?:/|$)"
+    r"/(?:feed|wp-json|wp-admin|search)(?:/|$)"
     r"|\.(?:pdf|jpe?g|png|gif|webp|svg|zip|docx?|xlsx?|pptx?|mp[34]|css|js|xml|json|rss|txt)$",
     re.IGNORECASE,
 )
@@ -257,7 +260,11 @@ def article_like(url: str) -> bool:
     parts = urlsplit(url)
     if _NOT_ARTICLE.search(parts.path):
         return False
-    if _ID_QUERY.search(parts.query) or _DATED.search(parts.path):
+    if _ID_QUERY.search(parts.query):  # ?p=481 is WordPress's post id, not a page number
+        return True
+    if is_navigation_page(url) or is_not_crawlable(url):
+        return False
+    if _DATED.search(parts.path):
         return True
     segments = _segments(parts.path)
     if not any(segment.lower() in NEWS_WORDS for segment in segments[:-1]):
