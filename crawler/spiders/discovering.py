@@ -26,6 +26,7 @@ from urllib.parse import urljoin
 
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from twisted.internet.defer import CancelledError
 
 from crawler.extract.discovery import (
@@ -147,6 +148,11 @@ class DiscoveringSpider(WordpressSpider):
         try:
             response: Response = await self.crawler.engine.download_async(request)
         except IgnoreRequest as exc:
+            if isinstance(exc.__cause__, _DecompressionMaxSizeExceeded):  # a gzip bomb
+                self.found.oversize.append(url)
+                self.trouble[url] = "is too large to read"
+                logger.error("%s: not read (%s)", url, exc)
+                return None
             robots = not str(exc) or "robots.txt" in str(exc)
             self.trouble[url] = "is refused by robots.txt" if robots else f"was not fetched ({exc})"
             logger.info("%s: not fetched (%s)", url, exc or "robots.txt")
