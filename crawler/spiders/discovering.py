@@ -9,8 +9,11 @@ URLs (crawler/extract/discovery.py). ``feed`` and ``sitemap`` take that one rout
 Discovery requests go through Scrapy's downloader (``engine.download_async``): robots.txt, the
 per-site concurrency and delay, retries of 429 and 5xx answers all apply to them. A site that
 still answers 429 or 5xx is not declared empty: the run records a failure for it, and the next
-run tries again. Articles are read from their own pages (generic extraction); the date a feed
-or sitemap gives an URL goes with its request, for a page that shows none.
+run tries again. That failure (role ``listing``, the base URL) is not asked for again as a
+listing page: discovery asks for the site anyway, and a later run whose discovery is answered
+in full settles it (a ``ListingRead`` of the base URL). Articles are read from their own pages
+(generic extraction); the date a feed or sitemap gives an URL goes with its request, for a page
+that shows none.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin
 
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from twisted.internet.defer import CancelledError
 
 from crawler.extract.discovery import (
@@ -50,7 +54,7 @@ from crawler.extract.generic import DATE_HINT
 from crawler.extract.parts import parse_published
 from crawler.extract.wordpress import api_page_url
 from crawler.spiders.centres import WordpressSpider, json_list
-from newsarchive.model import FetchFailed
+from newsarchive.model import FetchFailed, ListingRead
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +62,10 @@ logger = logging.getLogger(__name__)
 # pages, and how many sitemap files it reads through indexes.
 MAX_SECTION_PAGES = 20
 MAX_SITEMAPS = 200
+# What an answer's Content-Type must say for it to be read as an HTML page; an answer that says
+# nothing useful is read as one when its first bytes are HTML's.
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_UNDECLARED_TYPES = frozenset({"", "text/plain", "application/octet-stream"})
 
 
 @dataclass
@@ -79,6 +87,8 @@ class Discovery:
     # Requests answered 429 or 5xx, or not at all: the site may hold more than was found.
     unanswered: list[str] = field(default_factory=list)
     oversize: list[str] = field(default_factory=list)
+    # Feeds and sitemaps the site names (a feed link, robots.txt) that are not what they claim.
+    unreadable: list[str] = field(default_factory=list)
 
 
 class DiscoveringSpider(WordpressSpider):
@@ -87,6 +97,8 @@ class DiscoveringSpider(WordpressSpider):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.found = Discovery()
+        # Why a discovery request gave no answer to read, by URL ("answered 503").
+        self.trouble: dict[str, str] = {}
 
     @property
     def base(self) -> str:
@@ -98,8 +110,13 @@ class DiscoveringSpider(WordpressSpider):
             yield request
         kind = self.config.kind
         routes = {"feed": self.feed_route, "sitemap": self.sitemap_route}
+        followed = 0
         async for output in routes.get(kind, self.auto_route)():
+            followed += isinstance(output, Request)
             yield output
+        if self.settles_failure():
+            # Asked and answered in full: the failure an earlier run recorded is settled.
+            yield ListingRead(self.name, self.base, 200, followed)
         if self.found.route is None:
             for failed in self.nothing_found():
                 yield failed
@@ -110,6 +127,20 @@ class DiscoveringSpider(WordpressSpider):
             for request in self.revisits(seen):
                 yield request
 
+    def failed_again(self) -> Iterator[Request]:
+        """The earlier runs' failures to ask for again, but the base URL's: that one records a
+        discovery left incomplete, and discovery runs anyway (its home page is no listing)."""
+        for request in super().failed_again():
+            if request.url != self.base:
+                yield request
+
+    def settles_failure(self) -> bool:
+        """Whether this run's discovery was answered in full while an earlier run's record of
+        it as incomplete (the base URL's failure, past the retry cap or not) is still there."""
+        if self.found.unanswered or self.found.home_problem or self.seen is None:
+            return False
+        return any(failed.url == self.base for failed in self.seen.failed(self.name, 2**31))
+
     async def fetch(self, url: str, **meta: Any) -> Response | None:
         """One discovery request through the downloader; None when it is refused by robots.txt,
         not answered, or answered 429 or 5xx (noted: the site is tried again next run)."""
@@ -117,19 +148,29 @@ class DiscoveringSpider(WordpressSpider):
         try:
             response: Response = await self.crawler.engine.download_async(request)
         except IgnoreRequest as exc:
+            if isinstance(exc.__cause__, _DecompressionMaxSizeExceeded):  # a gzip bomb
+                self.found.oversize.append(url)
+                self.trouble[url] = "is too large to read"
+                logger.error("%s: not read (%s)", url, exc)
+                return None
+            robots = not str(exc) or "robots.txt" in str(exc)
+            self.trouble[url] = "is refused by robots.txt" if robots else f"was not fetched ({exc})"
             logger.info("%s: not fetched (%s)", url, exc or "robots.txt")
             return None
-        except CancelledError as exc:  # over the download size its request allows
+        except (DownloadCancelledError, CancelledError) as exc:  # over its download size
             self.found.oversize.append(url)
+            self.trouble[url] = "is too large to read"
             logger.error("%s: not read (%s)", url, exc)
             return None
         except Exception as exc:
             self.found.unanswered.append(f"{url} ({type(exc).__name__}: {exc})")
+            self.trouble[url] = "did not answer"
             logger.warning("%s: no answer during discovery (%s)", url, exc)
             return None
         self._stats.inc_value("hkarchive/discovery_requests")
         if response.status == 429 or response.status >= 500:
             self.found.unanswered.append(f"{url} ({response.status})")
+            self.trouble[url] = f"answered {response.status}"
             logger.warning("%s answered %s during discovery", url, response.status)
             return None
         return response
@@ -138,9 +179,10 @@ class DiscoveringSpider(WordpressSpider):
 
     async def auto_route(self) -> AsyncIterator[Any]:
         home = await self.fetch(self.base)
-        if home is None or not isinstance(home, TextResponse) or home.status != 200:
-            self.found.home_problem = _page_problem(home, self.base)
+        if home is None or home.status != 200 or not is_html_page(home):
+            self.found.home_problem = _page_problem(home, self.base, self.trouble.get(self.base))
             return
+        assert isinstance(home, TextResponse)  # is_html_page
         root = home.selector.root
         self.found.title = title_of(home)
         self.found.platform = platform(root)
@@ -173,11 +215,15 @@ class DiscoveringSpider(WordpressSpider):
         self, linked: Iterable[str] | None = None, *, usual: bool = False
     ) -> AsyncIterator[Any]:
         candidates = [self.config.feed_url] if self.config.feed_url else list(linked or [])
+        named = set(candidates)
         if usual:
             candidates += [urljoin(self.base, path) for path in USUAL_FEEDS]
         for url in dict.fromkeys(candidates):
             response = await self.fetch(url)
             if response is None or not is_feed(response):
+                if response is not None and response.status == 200 and url in named:
+                    kind = _declared_type(response) or "no Content-Type"
+                    self.found.unreadable.append(f"the feed {url} is not a feed ({kind})")
                 continue
             self.found.feeds.append(url)
             items = [item for item in feed_items(response) if same_site(item.url, self.base)]
@@ -209,6 +255,8 @@ class DiscoveringSpider(WordpressSpider):
                 continue
             doc = read_sitemap(body) if body else None
             if doc is None:
+                if response is not None and response.status == 200 and not usual:
+                    self.found.unreadable.append(f"the sitemap {url} is not a readable sitemap")
                 continue
             self.found.sitemaps.append(url)
             if doc.kind == "index":
@@ -308,10 +356,32 @@ def _usual(base: str) -> set[str]:
     return {urljoin(base, path) for path in USUAL_SITEMAPS}
 
 
-def _page_problem(response: Response | None, url: str) -> str:
-    if response is None:
-        return f"{url} did not answer"
+def _declared_type(response: Response) -> str:
+    header = (response.headers.get("Content-Type") or b"").decode("latin-1")
+    return header.split(";", 1)[0].strip().lower()
+
+
+def is_html_page(response: Response) -> bool:
+    """Whether an answer is an HTML page: its Content-Type says so, or says nothing useful
+    (none, text/plain, octet-stream) and its first bytes are HTML's. A PDF, a JSON document or a
+    feed served where a page was asked for is not one, even when Scrapy reads it as text."""
     if not isinstance(response, TextResponse):
-        kind = (response.headers.get("Content-Type") or b"unknown").decode("latin-1")
-        return f"{url} is not an HTML page ({kind})"
-    return f"{url} answered {response.status}"
+        return False
+    declared = _declared_type(response)
+    if declared in HTML_TYPES:
+        return True
+    if declared not in _UNDECLARED_TYPES:
+        return False
+    head = response.body[:1024].removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def _page_problem(response: Response | None, url: str, trouble: str | None) -> str:
+    """What is wrong with the home page, in words, for the one line `source add` stops with."""
+    if response is None:
+        trouble = trouble or "did not answer"
+        transient = trouble == "did not answer" or trouble.startswith("answered")
+        return f"{url} {trouble}" + (": try again later" if transient else "")
+    if response.status != 200:
+        return f"{url} answered {response.status}"
+    return f"{url} is not an HTML page ({_declared_type(response) or 'no Content-Type'})"

@@ -205,6 +205,8 @@ def _refusal(url: str, found: Discovery | None) -> str:
         )
     if found.oversize:
         return f"{url}: nothing article-like found; {found.oversize[0]} is too large to read"
+    if found.unreadable:
+        return f"{url}: nothing article-like found; {found.unreadable[0]}"
     return f"{url}: nothing article-like found (no REST API, feed, sitemap or article links)"
 
 
@@ -271,7 +273,8 @@ def source_add(
     config = SourceConfig(
         name=name, title=title or name, kind="auto", base_url=base, languages=("en", "zh")
     )
-    click.echo(f"Probing {base}/ …", err=True)
+    # On stdout, with the report it announces: a refusal is then the one line on stderr.
+    click.echo(f"Probing {base}/ …")
     # Discovery's own errors are said once, by the refusal below.
     result = probe(spider_class(config), mirror, SAMPLE, log_level="CRITICAL")
     found = result.found
