@@ -23,7 +23,7 @@ The body scores are the benchmark's own (its evaluate.py, see `string_shingle_ma
 pages, F1 the harmonic mean of the two averages. Run from a checkout:
 
     python bench/extraction_quality.py                 # the dev set, 97 pages
-    python bench/extraction_quality.py --limit 3 --out /tmp/q.json
+    python bench/extraction_quality.py --limit 3 --out quality.json
 """
 
 from __future__ import annotations
