@@ -1,4 +1,5 @@
-"""The benchmark runs end to end: a smoke test of `python bench/run.py --quick`.
+"""The benchmarks run end to end: smoke tests of `python bench/run.py --quick` and of
+`python bench/extraction_quality.py --limit 3`, and the article benchmark's scoring itself.
 
 Its numbers depend on the machine and its load, so they are never asserted here.
 """
@@ -9,6 +10,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SECTIONS = ("ceiling", "ours", "naive", "extraction", "incremental", "search", "memory", "latency")
@@ -31,3 +34,61 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path: Path) -> None:
     assert results["machine"]["cores"]
     assert results["table"]
     assert "| section" in done.stdout
+
+
+# --- bench/extraction_quality.py: the article benchmark's scoring, and a run on 3 pages -------
+
+QUALITY_FIELDS = {"items", "refusals", "f1", "precision", "recall"}
+
+
+def test_shingle_scoring_of_identical_disjoint_and_half_overlapping_bodies() -> None:
+    from bench.extraction_quality import metrics_from_tp_fp_fns, string_shingle_matching
+
+    def score(true: str, pred: str) -> dict[str, float]:
+        return metrics_from_tp_fp_fns([string_shingle_matching(true=true, pred=pred)])
+
+    body = "The council met on Monday and approved the harbour plan."
+    assert score(body, body) == {"f1": 1.0, "precision": 1.0, "recall": 1.0}
+    # Punctuation is no token: the benchmark's tokens are the runs of \w, case kept.
+    assert score(body, body.replace(".", " ")) == {"f1": 1.0, "precision": 1.0, "recall": 1.0}
+    assert score(body, "Nothing in common with that sentence whatsoever here") == {
+        "f1": 0.0,
+        "precision": 0.0,
+        "recall": 0.0,
+    }
+    # 4-word shingles: a b c d e gives (a b c d), (b c d e); a b c d x shares one of two.
+    assert string_shingle_matching("a b c d e", "a b c d x") == (1 / 3, 1 / 3, 1 / 3)
+    assert score("a b c d e", "a b c d x") == {"f1": 0.5, "precision": 0.5, "recall": 0.5}
+    # Nothing extracted: no precision to average, recall 0.
+    assert score(body, "") == {"f1": 0.0, "precision": 0.0, "recall": 0.0}
+    # Shingles are counted as a multiset: (a b c d) twice in the reference, once extracted, is
+    # one TP and one FN; (b c d a), (c d a b), (d a b c) are FNs. Recall 1/5, precision 1.
+    assert score("a b c d " * 2, "a b c d") == pytest.approx(
+        {"f1": 1 / 3, "precision": 1.0, "recall": 0.2}
+    )
+
+
+def test_quality_benchmark_runs_on_three_pages(tmp_path: Path) -> None:
+    out = tmp_path / "quality.json"
+    done = subprocess.run(
+        [sys.executable, "bench/extraction_quality.py", "--limit", "3", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| ours |" in done.stdout
+    assert "| trafilatura |" in done.stdout
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert results["pages"] == 3
+    assert len(results["per_page"]) == 3
+    assert set(results["contenders"]) == {"ours", "trafilatura"}
+    for contender in results["contenders"].values():
+        assert set(contender) >= QUALITY_FIELDS
+        assert contender["items"] + sum(contender["refusals"].values()) == 3
+        for key in ("f1", "precision", "recall"):
+            assert 0.0 <= contender[key] <= 1.0
+        assert contender["ms_per_page_median"] > 0
+    assert results["ratios"]["ms_median"] > 0
