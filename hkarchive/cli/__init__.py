@@ -35,7 +35,14 @@ from hkarchive.cli import (
     search,
     serve,
 )
-from hkarchive.cli.options import day_option, db_option, one_line, printable, usage_error
+from hkarchive.cli.options import (
+    day_option,
+    db_option,
+    mirror_option,
+    one_line,
+    printable,
+    usage_error,
+)
 from hkarchive.cli.process import check_mirror_reachable, process_class, project_settings
 from hkarchive.cli.source import source as source_commands
 from newsarchive.archive import check_creatable, check_writable, open_archive
@@ -208,12 +215,7 @@ def _log_level(verbose: bool, quiet: bool) -> str:
     type=click.Choice(LANG_CHOICES),
     help="Which language's releases to crawl.",
 )
-@click.option(
-    "--mirror",
-    envvar="HKARCHIVE_MIRROR",
-    show_envvar=True,
-    help="Fetch https://HOST/PATH from MIRROR/HOST/PATH instead (items keep their real URLs).",
-)
+@mirror_option
 @click.option(
     "--refresh",
     is_flag=True,

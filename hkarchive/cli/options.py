@@ -81,3 +81,12 @@ _CONTROL = re.compile(r"(\x1b\[(?:1|22)m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def printable(text: str | None) -> str:
     """Archived (fetched) text made safe to print on a terminal: control characters removed."""
     return _CONTROL.sub(lambda m: m[1] or "", text or "")
+
+
+# Every command that fetches (crawl, source add, source test) takes a mirror the same way.
+mirror_option = click.option(
+    "--mirror",
+    envvar="HKARCHIVE_MIRROR",
+    show_envvar=True,
+    help="Fetch https://HOST/PATH from MIRROR/HOST/PATH instead (items keep their real URLs).",
+)

@@ -8,6 +8,9 @@ from urllib.parse import urlsplit
 
 import click
 
+from crawler.mirror import check_mirror_url
+from hkarchive.cli.options import usage_error
+
 
 def project_settings() -> Any:
     """The project's settings (crawler/settings.py), to which a command adds its own."""
@@ -42,3 +45,16 @@ def check_mirror_reachable(url: str) -> None:
         socket.create_connection((parts.hostname, port), timeout=5).close()
     except OSError as exc:
         raise click.ClickException(f"cannot connect to the mirror at {url}: {exc}") from exc
+
+
+def usable_mirror(mirror: str | None) -> str | None:
+    """The mirror's base URL, checked: a usage error when it is not one, exit 1 when nothing
+    listens there; None without a mirror."""
+    if not mirror:
+        return None
+    try:
+        mirror = check_mirror_url(mirror)
+    except ValueError as exc:
+        usage_error(str(exc))
+    check_mirror_reachable(mirror)
+    return mirror

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.mirror import check_mirror_url
 from crawler.sources import (
     GOVHK,
     GOVHK_EARLIEST,
@@ -27,8 +26,8 @@ from crawler.sources import (
 from crawler.sources.config import SourceConfig, parse_source
 from crawler.spiderloader import spider_class
 from crawler.spiders.discovering import Discovery
-from hkarchive.cli.options import db_option, printable, usage_error
-from hkarchive.cli.process import check_mirror_reachable, process_class, project_settings
+from hkarchive.cli.options import db_option, mirror_option, printable, usage_error
+from hkarchive.cli.process import process_class, project_settings, usable_mirror
 from newsarchive.clock import hk_now
 from newsarchive.model import Article
 
@@ -235,12 +234,7 @@ def _report(url: str, found: Discovery, languages: list[str]) -> None:
 @click.argument("url")
 @click.option("--name", help="The source's name (default: from the host, e.g. cpii).")
 @click.option("--title", help="The source's title (default: the site's own name).")
-@click.option(
-    "--mirror",
-    envvar="HKARCHIVE_MIRROR",
-    show_envvar=True,
-    help="Fetch https://HOST/PATH from MIRROR/HOST/PATH instead.",
-)
+@mirror_option
 @db_option
 def source_add(
     url: str, name: str | None, title: str | None, mirror: str | None, db_path: str
@@ -264,12 +258,7 @@ def source_add(
     target = _check_name(name, folder)
     if folder.exists() and not folder.is_dir():
         usage_error(f"the sources folder {folder} is not a directory")
-    if mirror:
-        try:
-            mirror = check_mirror_url(mirror)
-        except ValueError as exc:
-            usage_error(str(exc))
-        check_mirror_reachable(mirror)
+    mirror = usable_mirror(mirror)
     config = SourceConfig(
         name=name, title=title or name, kind="auto", base_url=base, languages=("en", "zh")
     )
@@ -309,12 +298,7 @@ SAMPLE = 5
 @click.argument("name")
 @click.option("--limit", type=click.IntRange(1, 1000), default=5, show_default=True,
               help="How many items to fetch.")  # fmt: skip
-@click.option(
-    "--mirror",
-    envvar="HKARCHIVE_MIRROR",
-    show_envvar=True,
-    help="Fetch https://HOST/PATH from MIRROR/HOST/PATH instead.",
-)
+@mirror_option
 @db_option
 def source_test(name: str, limit: int, mirror: str | None, db_path: str) -> None:
     """Fetch a few items of a source and print their fields, writing nothing to the archive.
@@ -325,12 +309,7 @@ def source_test(name: str, limit: int, mirror: str | None, db_path: str) -> None
     known = known_sources()
     if name not in known:
         usage_error(f"unknown source {name!r} (available: {', '.join(known)})")
-    if mirror:
-        try:
-            mirror = check_mirror_url(mirror)
-        except ValueError as exc:
-            usage_error(str(exc))
-        check_mirror_reachable(mirror)
+    mirror = usable_mirror(mirror)
     result = probe(name, mirror, limit)
     if result.found is not None and result.found.route:
         click.echo(f"{name}: articles found through {result.found.route}")
