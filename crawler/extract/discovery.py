@@ -12,13 +12,11 @@ the per-site limits like every other request.
 
 from __future__ import annotations
 
-import calendar
 import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,7 +29,7 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.extract.parts import parse_published
 from crawler.extract.text import squash
-from newsarchive.clock import format_hk
+from crawler.extract.wordpress import entry_date, looks_like_feed
 from newsarchive.urls import absolute_url
 
 # --- Platforms and feeds ---------------------------------------------------------------------
@@ -40,7 +38,6 @@ FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xm
 # Where sites without a feed link usually serve one (WordPress, static generators, Drupal).
 USUAL_FEEDS = ("feed/", "rss.xml", "feed.xml", "atom.xml", "index.xml", "rss/")
 USUAL_SITEMAPS = ("sitemap.xml", "sitemap_index.xml", "wp-sitemap.xml")
-_FEED_ROOT = re.compile(rb"<(?:rss|channel|feed|rdf:RDF)\b")
 
 
 def platform(root: html.HtmlElement) -> str | None:
@@ -68,7 +65,7 @@ def feed_links(root: html.HtmlElement, base: str) -> list[str]:
 
 def is_feed(response: Response) -> bool:
     """Whether an answer is a feed of any flavour, not a page served where a feed would be."""
-    return response.status == 200 and _FEED_ROOT.search(response.body[:5000]) is not None
+    return response.status == 200 and looks_like_feed(response.body[:5000].decode("latin-1"))
 
 
 @dataclass(frozen=True)
@@ -93,10 +90,7 @@ def feed_items(response: Response) -> list[Listed]:
         url = absolute_url(response.url, (entry.get("link") or "").strip())
         if not url:
             continue
-        moment = entry.get("published_parsed") or entry.get("updated_parsed")
-        published = (
-            format_hk(datetime.fromtimestamp(calendar.timegm(moment), UTC)) if moment else None
-        )
+        published = entry_date(entry)[0] or None
         items.append(Listed(url.split("#", 1)[0], published, "feed" if published else None))
     return items
 

@@ -159,17 +159,21 @@ def articles_from_feed(
             yield exc
 
 
+def entry_date(entry: Any, flavour: str = "rss") -> tuple[str, str]:
+    """A feedparser entry's date as stored, with the field it came from: the published date,
+    else the updated one (an Atom entry may give only that); ("", "") when it has neither."""
+    if entry.get("published_parsed"):
+        moment, field = entry["published_parsed"], "pubDate" if flavour == "rss" else "published"
+    elif entry.get("updated_parsed"):
+        moment, field = entry["updated_parsed"], "updated"
+    else:
+        return "", ""
+    return format_hk(datetime.fromtimestamp(calendar.timegm(moment), UTC)), field
+
+
 def _feed_item(entry: Any, config: SourceConfig, base: str, flavour: str) -> Article:
     link = absolute_url(base, (entry.get("link") or "").strip()) or ""
-    # The published date, else the updated one (an Atom entry may give only that).
-    if entry.get("published_parsed"):
-        moment, date_field = (
-            entry["published_parsed"],
-            "pubDate" if flavour == "rss" else "published",
-        )
-    else:
-        moment, date_field = entry.get("updated_parsed"), "updated"
-    published = format_hk(datetime.fromtimestamp(calendar.timegm(moment), UTC)) if moment else ""
+    published, date_field = entry_date(entry, flavour)
     if not link or not published:
         raise ExtractionError(f"feed item {link or entry.get('title')!r} lacks a link or date")
     contents = entry.get("content") or []
