@@ -24,7 +24,8 @@ SOURCES_DIR = Path(__file__).resolve().parent
 KINDS = ("auto", "feed", "sitemap", "wordpress", "html")
 LANGS = ("en", "zh")
 SELECTOR_FIELDS = ("title", "date", "body", "category", "images")
-_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# A source name: a lower-case slug, also its file name and its spider name.
+NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class SourceConfigError(ValueError):
@@ -129,7 +130,7 @@ def parse_source(path: Path, data: dict[str, Any]) -> SourceConfig:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise _fail(path, key, f"expected {kind.__name__}, got {type(value).__name__}")
     name = data["name"]
-    if not _NAME.fullmatch(name) or name != path.stem:
+    if not NAME.fullmatch(name) or name != path.stem:
         raise _fail(path, "name", f"must be a lower-case slug equal to the file name {path.stem!r}")
     if data["kind"] not in KINDS:
         raise _fail(path, "kind", f"{data['kind']!r} is not one of {', '.join(KINDS)}")

@@ -238,8 +238,9 @@ class DiscoveringSpider(WordpressSpider):
         if not named:
             robots = await self.fetch(urljoin(self.base, "robots.txt"), dont_obey_robotstxt=True)
             named = robots_sitemaps(robots) if robots is not None else []
-        usual = not named
-        queue = named or [urljoin(self.base, path) for path in USUAL_SITEMAPS]
+        # Without a named sitemap, the usual paths; the first that is a sitemap is the site's.
+        usual = [] if named else [urljoin(self.base, path) for path in USUAL_SITEMAPS]
+        queue = named or list(usual)
         items: dict[str, Listed] = {}
         read, limit = 0, self.settings.getint("HKARCHIVE_MAX_SITEMAP_BYTES")
         while queue and read < MAX_SITEMAPS:
@@ -265,7 +266,7 @@ class DiscoveringSpider(WordpressSpider):
                 for item in sitemap_items(doc, url, self.base):
                     items.setdefault(item.url, item)
             if usual:
-                queue = [loc for loc in queue if loc not in _usual(self.base)]
+                queue = [loc for loc in queue if loc not in usual]
         if items:
             self.found.route = "sitemap"
             for request in self.follow(items.values()):
@@ -350,10 +351,6 @@ class DiscoveringSpider(WordpressSpider):
             logger.error("%s: %s", self.name, problem)
         else:
             logger.error("%s: no API, feed, sitemap or listing of articles found", self.name)
-
-
-def _usual(base: str) -> set[str]:
-    return {urljoin(base, path) for path in USUAL_SITEMAPS}
 
 
 def _declared_type(response: Response) -> str:

@@ -23,7 +23,7 @@ from crawler.sources import (
     known_sources,
     user_directory,
 )
-from crawler.sources.config import SourceConfig, parse_source
+from crawler.sources.config import NAME, SourceConfig, parse_source
 from crawler.spiderloader import spider_class
 from crawler.spiders.discovering import Discovery
 from hkarchive.cli.options import db_option, mirror_option, printable, usage_error
@@ -137,8 +137,6 @@ def print_items(items: list[Article]) -> None:
 
 # --- source add ----------------------------------------------------------------------------------
 
-_NAME = re.compile(r"[a-z][a-z0-9_]*")
-
 
 def _base_url(url: str) -> str:
     parts = urlsplit(url.strip())
@@ -152,11 +150,11 @@ def _base_url(url: str) -> str:
 def _default_name(base: str) -> str:
     host = (urlsplit(base).hostname or "").removeprefix("www.")
     name = re.sub(r"[^a-z0-9]+", "_", host.split(".")[0].lower()).strip("_")
-    return name if _NAME.fullmatch(name) else f"site_{name}"
+    return name if NAME.fullmatch(name) else f"site_{name}"
 
 
 def _check_name(name: str, folder: Path) -> Path:
-    if not _NAME.fullmatch(name):
+    if not NAME.fullmatch(name):
         usage_error(
             f"invalid source name {name!r}: use lower-case letters, digits and _, "
             "starting with a letter"
