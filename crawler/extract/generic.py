@@ -214,8 +214,9 @@ def _published(
 
 def _fallback_date(response: TextResponse, root: html.HtmlElement) -> tuple[str, str]:
     """A date, always, for a page that shows none beside its title: htmldate's reading of
-    the page, the date a feed or sitemap gave for its URL, a date in the URL, the server's
-    Last-Modified, and at last the time the page is first seen (``first-seen``)."""
+    the page's markup, the date a feed or sitemap gave for its URL, a date in the URL,
+    htmldate's guess from the page's text, the server's Last-Modified, and at last the time the
+    page is first seen (``first-seen``)."""
     day = _htmldate(root, extensive=False)
     if day:
         return day, "htmldate"

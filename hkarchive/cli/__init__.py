@@ -43,7 +43,7 @@ from hkarchive.cli.options import (
     printable,
     usage_error,
 )
-from hkarchive.cli.process import check_mirror_reachable, process_class, project_settings
+from hkarchive.cli.process import check_mirror_reachable, crawl_settings, process_class
 from hkarchive.cli.source import source as source_commands
 from newsarchive.archive import check_creatable, check_writable, open_archive
 from newsarchive.articles import (
@@ -141,13 +141,7 @@ def run_crawls(
 ) -> RunSummary:
     """Run spiders (name, arguments) together in this process into the archive at db_path;
     returns their crawl_runs rows."""
-    settings = project_settings()
-    settings.set("HKARCHIVE_DB", db_path, priority="cmdline")
-    settings.set("LOG_LEVEL", log_level, priority="cmdline")
-    if mirror:
-        # Its settings are applied by the project's add-on (crawler/addon.py).
-        settings.set("HKARCHIVE_MIRROR", mirror, priority="cmdline")
-    settings.update(extra_settings or {}, priority="cmdline")
+    settings = crawl_settings(db_path, mirror, log_level, extra_settings)
     with open_archive(db_path) as db:
         last = last_run_id(db)
     process = process_class()(settings)

@@ -21,6 +21,21 @@ def project_settings() -> Any:
     return settings
 
 
+def crawl_settings(
+    db_path: str, mirror: str | None, log_level: str, extra: dict[str, Any] | None = None
+) -> Any:
+    """The project's settings for a crawl into the archive at db_path, through the mirror if
+    one is given, logging at log_level, with the command's own settings (`extra`) last."""
+    settings = project_settings()
+    settings.set("HKARCHIVE_DB", db_path, priority="cmdline")
+    settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    if mirror:
+        # Its settings are applied by the project's add-on (crawler/addon.py).
+        settings.set("HKARCHIVE_MIRROR", mirror, priority="cmdline")
+    settings.update(extra or {}, priority="cmdline")
+    return settings
+
+
 def process_class() -> type[Any]:
     """Scrapy's CrawlerProcess, remembering the signal that asked it to stop."""
     from scrapy.crawler import CrawlerProcess

@@ -27,7 +27,7 @@ from crawler.sources.config import NAME, SourceConfig, parse_source
 from crawler.spiderloader import spider_class
 from crawler.spiders.discovering import Discovery
 from hkarchive.cli.options import db_option, mirror_option, printable, usage_error
-from hkarchive.cli.process import process_class, project_settings, usable_mirror
+from hkarchive.cli.process import crawl_settings, process_class, usable_mirror
 from newsarchive.clock import hk_now
 from newsarchive.model import Article
 
@@ -101,12 +101,8 @@ def probe(
             items.append(item)
 
     with tempfile.TemporaryDirectory(prefix="hkarchive-probe-") as scratch:
-        settings = project_settings()
-        settings.set("HKARCHIVE_DB", str(Path(scratch) / "probe.db"), priority="cmdline")
-        settings.set("LOG_LEVEL", log_level, priority="cmdline")
-        settings.set("CLOSESPIDER_ITEMCOUNT", limit, priority="cmdline")
-        if mirror:
-            settings.set("HKARCHIVE_MIRROR", mirror, priority="cmdline")
+        archive = str(Path(scratch) / "probe.db")
+        settings = crawl_settings(archive, mirror, log_level, {"CLOSESPIDER_ITEMCOUNT": limit})
         process = process_class()(settings)
         crawler = process.create_crawler(spider)
         crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
