@@ -46,6 +46,23 @@ def _parse_exact(text: str) -> datetime | None:
     return None
 
 
+_ISO_START = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]")
+
+
+def _parse_iso(text: str) -> datetime | None:
+    """An ISO 8601 date-time (``2015-09-17T17:53:34+0200``, ``…Z``, fractions of a second), as
+    pages' metadata writes it, converted to Hong Kong time; read without dateparser's cost."""
+    if not _ISO_START.match(text):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None if parsed.year < _FIXED_OFFSET_SINCE else parsed.replace(tzinfo=HKT)
+    return parsed.astimezone(HKT)
+
+
 _WEEKDAY_ZH = re.compile(r"[（(]\s*(?:星期|週|周)[一二三四五六日天]\s*[）)]")
 _TIME_ZH = re.compile(r"(\d{1,2})\s*[時时]\s*(\d{1,2})\s*分")
 _NOISE = re.compile(r"香港時間|香港时间|\bHKT\b|\bIssued at\b|\bEnds/|^完", re.IGNORECASE)
@@ -76,6 +93,8 @@ def parse_hk_datetime(text: str | None) -> datetime | None:
         return None
     if (exact := _parse_exact(cleaned)) is not None:
         return exact
+    if (iso := _parse_iso(cleaned)) is not None:
+        return iso
     import dateparser  # here: half a second to import, and most dates never need it
 
     try:

@@ -525,13 +525,14 @@ def test_cpii_post_page() -> None:
             body_html="".join(f"<p>{p}</p>" for p in text[:3])
             + f"<img {CPII_FIGURE_IMG}>"
             + f"<p>{text[3]}</p>",
-            # The full-size file of the srcset, captioned by its alt text.
+            # The full-size file of the srcset, captioned by its alt text: the post's featured
+            # image (img.wp-post-image), which its body shows again.
             photos=[photo(f"{CPII_UPLOADS}/InnoHK-Launch-Ceremony.jpg", "InnoHK Launch Ceremony")],
             extraction={
                 "title": "h1",
                 "published_at": "time",
                 "body": "trafilatura",
-                "images": "body",
+                "images": "featured+body",
                 "category": "json-ld:articleSection",
                 "lang": "html-lang",
             },

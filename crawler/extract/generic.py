@@ -26,13 +26,16 @@ import logging
 from collections.abc import Iterator
 from html import escape
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from lxml import html
 from scrapy.http import TextResponse
 
 from crawler.extract import ExtractionError, page_root
+from crawler.extract.body import read_body
 from crawler.extract.parts import (
+    IMAGE_FILE,
+    PHOTO_NODES,
     body_text_of,
     clean_body_element,
     date_line,
@@ -40,6 +43,7 @@ from crawler.extract.parts import (
     native_id,
     parse_published,
     photo_key,
+    photo_of,
     photos_in,
 )
 from crawler.extract.sanitize import sanitize_html
@@ -80,7 +84,7 @@ def extract_detail(response: TextResponse, config: SourceConfig) -> Article:
         raise ExtractionError(NO_ARTICLE)
     if not title:
         title, methods["title"] = first_words(body_text), FIRST_WORDS
-    photos, methods["images"] = _images(response, config, body_el)
+    photos, methods["images"] = _images(response, root, config, body_el)
     category, methods["category"] = _category(response, root, config, date_line_category)
     lang, methods["lang"] = _language(response, root, config, title + body_text)
     return Article(
@@ -332,9 +336,9 @@ def _body(
         text = body_text_of(cleaned, title)
         if _is_body(text, title):
             return sanitize_html(to_html(cleaned)), text, cleaned, "selector"
-    extracted = _trafilatura(response, title)
+    extracted = _trafilatura(response, root, title)
     if extracted is not None:
-        return (*extracted, "trafilatura")
+        return extracted
     for method, description in (
         ("og:description", _meta(root, "og:description")),
         ("description", _meta(root, "description")),
@@ -349,27 +353,18 @@ def _body(
     return "", "", None, NO_BODY
 
 
-def _trafilatura(response: TextResponse, title: str) -> tuple[str, str, html.HtmlElement] | None:
-    """trafilatura's reading of the page: (body_html, body_text, body element), or None."""
-    import trafilatura  # here: half a second to import, and most pages never need it
-
-    extracted = trafilatura.extract(
-        response.text,
-        url=response.url,
-        output_format="html",
-        include_tables=True,
-        include_links=True,
-        include_images=True,
-        include_comments=False,
-        favor_recall=True,
-    )
-    if not extracted:
+def _trafilatura(
+    response: TextResponse, root: html.HtmlElement, title: str
+) -> tuple[str, str, html.HtmlElement, str] | None:
+    """The page's article text as read by trafilatura, checked by readability where unsure
+    (crawler.extract.body): (body_html, body_text, body element, method), or None."""
+    reading = read_body(response.text, response.url, root)
+    if reading is None:
         return None
-    fragment = html.fromstring(extracted)
-    body_el = fragment.find("body") if fragment.find("body") is not None else fragment
-    body_el.make_links_absolute(response.url, resolve_base_href=False, handle_failures="ignore")
-    text = body_text_of(body_el, title)
-    return (sanitize_html(to_html(body_el)), text, body_el) if _is_body(text, title) else None
+    text = body_text_of(reading.element, title)
+    if not _is_body(text, title):
+        return None
+    return sanitize_html(to_html(reading.element)), text, reading.element, reading.method
 
 
 def _is_body(text: str, title: str) -> bool:
@@ -378,28 +373,105 @@ def _is_body(text: str, title: str) -> bool:
 
 
 def _images(
-    response: TextResponse, config: SourceConfig, body_el: html.HtmlElement | None
+    response: TextResponse,
+    root: html.HtmlElement,
+    config: SourceConfig,
+    body_el: html.HtmlElement | None,
 ) -> tuple[list[Photo], str]:
+    """The item's photos: the selector's; else the featured image first, then the images of
+    the body, each described by its own element on the page (srcset, lazy ``data-src``,
+    figcaption, "4.jpg (4.09 MB)"), and the lazy-loaded images of the page's article block that
+    the body's extractor dropped; nothing from the page's header, navigation, sidebars, footer
+    or "related" blocks."""
     selector = config.selectors.get("images")
     if selector:
         holder = html.Element("div")
         for found in response.css(selector):
             if not isinstance(found.root, str):
                 holder.append(copy.deepcopy(found.root))
-        holder.make_links_absolute(response.url, handle_failures="ignore")
-        photos = list(photos_in(holder))
+        photos = list(photos_in(holder, response.url))
         if photos:
             return photos, "selector"
-    root = response.selector.root
     if body_el is None:
-        page = list(photos_in(clean_body_element(_main_content(root), response.url)))
+        page = list(photos_in(_main_content(root), response.url))
         return page, ("body" if page else "none")
-    page = list(photos_in(clean_body_element(root, response.url)))
-    # The body (trafilatura's, say) says which images belong to the item; the page's own
-    # element for each says the most about it: srcset, figcaption, "4.jpg (4.09 MB)".
-    details = {photo_key(p.url): p for p in page}
-    photos = [details.get(photo_key(p.url), p) for p in photos_in(body_el)]
-    return photos, ("body" if photos else "none")
+    body = {photo_key(p.url): p for p in photos_in(body_el)}
+    chosen: dict[str, Photo] = {}
+    featured = _featured(root, response.url)
+    if featured is not None:
+        chosen[photo_key(featured.url)] = featured
+    container = _article_block(root, body_el)
+    for node in container.xpath(PHOTO_NODES) if container is not None else []:
+        photo = photo_of(node, response.url)
+        key = photo_key(photo.url) if photo else ""
+        if photo is None or key in chosen or _page_chrome(node):
+            continue
+        if key in body or (node.tag == "img" and _lazy(node)):
+            chosen[key] = photo
+    for key, photo in body.items():
+        chosen.setdefault(key, photo)
+    photos = list(chosen.values())
+    method = ("featured+body" if body else "featured") if featured else "body"
+    return photos, (method if photos else "none")
+
+
+# Parts of a page that are not the article: an image inside one is never the item's.
+_CHROME = (
+    "ancestor::header[not(ancestor::article)] | ancestor::footer[not(ancestor::article)]"
+    " | ancestor::nav | ancestor::aside"
+    " | ancestor::*[not(self::html or self::body or self::main or self::article)]"
+    "[contains(@class, 'related') or contains(@id, 'related')"
+    " or contains(@class, 'sidebar') or contains(@id, 'sidebar')]"
+)
+
+
+def _page_chrome(node: html.HtmlElement) -> bool:
+    return bool(node.xpath(_CHROME))
+
+
+def _lazy(node: html.HtmlElement) -> bool:
+    """An image whose real address waits in a lazy-loading attribute."""
+    src = node.get("src", "")
+    return (not src or src.startswith("data:")) and any(a.startswith("data-") for a in node.attrib)
+
+
+def _featured(root: html.HtmlElement, base_url: str) -> Photo | None:
+    """The post's featured image: WordPress's ``img.wp-post-image`` shown as the post's own
+    (not a linked teaser, not in a sidebar), else the ``og:image`` when the page shows it
+    outside its header, navigation, sidebars and footer."""
+    for node in root.xpath(
+        "//img[contains(concat(' ', normalize-space(@class), ' '), ' wp-post-image ')]"
+    ):
+        linked = node.xpath("ancestor::a[@href][1]/@href")
+        if _page_chrome(node) or (linked and not IMAGE_FILE.search(urlsplit(linked[0]).path)):
+            continue
+        photo = photo_of(node, base_url)
+        if photo is not None:
+            return photo
+    og_image = _meta(root, "og:image")
+    if not og_image:
+        return None
+    wanted = photo_key(urljoin(base_url, og_image))
+    for node in root.iter("img"):
+        photo = photo_of(node, base_url)
+        if photo is not None and photo_key(photo.url) == wanted and not _page_chrome(node):
+            return photo
+    return None
+
+
+def _article_block(root: html.HtmlElement, body_el: html.HtmlElement) -> html.HtmlElement | None:
+    """The page's element holding the body's paragraphs: the deepest common ancestor of the
+    page's paragraphs whose text the body has."""
+    texts = {squash(p.text_content()) for p in body_el.iter("p")}
+    texts.discard("")
+    matched = [p for p in root.iter("p") if squash(p.text_content()) in texts]
+    if not matched:
+        return None
+    common = list(matched[0].iterancestors())
+    for paragraph in matched[1:]:
+        ancestors = set(paragraph.iterancestors())
+        common = [el for el in common if el in ancestors]
+    return common[0] if common else None
 
 
 def _main_content(root: html.HtmlElement) -> html.HtmlElement:

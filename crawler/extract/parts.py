@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from lxml import html
 
@@ -164,45 +164,105 @@ def photo_key(url: str) -> str:
     return _SIZED.sub("", urlsplit(url).path)
 
 
-def _largest(srcset: str | None) -> str | None:
-    best, best_width = None, -1
-    for candidate in (srcset or "").split(","):
-        parts = candidate.split()
-        width = parts[1][:-1] if len(parts) == 2 and parts[1].endswith("w") else ""
-        if width.isdigit() and int(width) > best_width:
-            best, best_width = parts[0], int(width)
-    return best
+# Where lazy-loading scripts keep an image's real address until it is shown, in the order
+# they are tried; `src` then often holds a placeholder (a ``data:`` URI or a 1-pixel GIF).
+_LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy")
+_LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
+_DESCRIPTOR = re.compile(r"^(\d+(?:\.\d+)?)([wx])$")
 
 
-def photos_in(el: html.HtmlElement) -> Iterator[Photo]:
+def srcset_candidates(srcset: str | None) -> list[tuple[str, float, str]]:
+    """A ``srcset``'s candidates as (url, size, ``w`` or ``x``), by the HTML standard's parsing:
+    a URL is a run of non-space characters (commas inside it, as in ``w_100,h_80``, kept), a
+    comma ending it or its descriptors ends the candidate. No descriptor means ``1x``."""
+    candidates, text, position = [], srcset or "", 0
+    while position < len(text):
+        while position < len(text) and (text[position].isspace() or text[position] == ","):
+            position += 1
+        start = position
+        while position < len(text) and not text[position].isspace():
+            position += 1
+        url, descriptors = text[start:position], ""
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            end = text.find(",", position)
+            end = len(text) if end < 0 else end
+            descriptors, position = text[position:end].strip(), end + 1
+        if not url:
+            continue
+        match = _DESCRIPTOR.match(descriptors.split()[0]) if descriptors else None
+        size, unit = (float(match[1]), match[2]) if match else (1.0, "x")
+        candidates.append((url, size, unit))
+    return candidates
+
+
+def largest_candidate(srcset: str | None) -> str | None:
+    """The largest image a ``srcset`` offers: the widest ``w`` candidate, else the densest."""
+    candidates = srcset_candidates(srcset)
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (c[2] == "w", c[1]))[0]
+
+
+def _usable(src: str) -> bool:
+    return bool(src) and not src.startswith("data:")
+
+
+def image_address(node: html.HtmlElement, base_url: str | None = None) -> tuple[str, str]:
+    """(image URL, shown URL) of an ``<img>``: its largest ``srcset`` candidate (lazy-loaded
+    ``data-srcset`` too), else its lazy ``data-src``, else its ``src``; the shown URL is what
+    ``src`` (or the lazy source) shows. Both absolute against `base_url` when given."""
+    src = node.get("src", "").strip()
+    if not _usable(src):
+        src = next((node.get(a, "").strip() for a in _LAZY_SRC if _usable(node.get(a, ""))), "")
+    srcset = node.get("srcset") or next((node.get(a) for a in _LAZY_SRCSET if node.get(a)), None)
+    url = largest_candidate(srcset) or src
+    if base_url:
+        src, url = urljoin(base_url, src) if src else "", urljoin(base_url, url) if url else ""
+    return url, src
+
+
+def photo_of(node: html.HtmlElement, base_url: str | None = None) -> Photo | None:
+    """The photo an ``<img>`` or a link to an image file shows, or None.
+
+    An image's figure caption (else its ``alt``) is its caption; a label such as
+    ``4.jpg (4.09 MB)`` gives its file name and size instead.
+    """
+    if node.tag == "img":
+        url, src = image_address(node, base_url)
+        figure = node.xpath("ancestor::figure[1]//figcaption")
+        caption = squash(figure[0].text_content()) if figure else squash(node.get("alt"))
+        label = IMAGE_LABEL.search(caption)
+        photo = Photo(url=url, thumbnail_url=src if src and src != url else None,
+                      caption="" if label else caption)  # fmt: skip
+    else:
+        url = node.get("href", "").strip()
+        if not IMAGE_FILE.search(urlsplit(url).path) or node.find(".//img") is not None:
+            return None  # not an image file; or a linked thumbnail, whose <img> is reported
+        url = urljoin(base_url, url) if base_url else url
+        label = IMAGE_LABEL.search(squash(node.text_content()))
+        photo = Photo(url=url, caption="" if label else squash(node.text_content()))
+    if label:
+        photo.name, photo.size_label = label["name"].strip(), squash(label["size"])
+        photo.size_bytes = size_in_bytes(label["number"], label["unit"])
+    return photo if url and urlsplit(url).scheme in ("http", "https") else None
+
+
+PHOTO_NODES = ".//img | .//a[@href]"
+
+
+def photos_in(el: html.HtmlElement, base_url: str | None = None) -> Iterator[Photo]:
     """Images shown in an element and links to image files, once per image, in order.
 
     An ``<img>`` with a ``srcset`` gives its largest candidate as the image and its ``src``
     as the thumbnail.
     """
     seen: set[str] = set()
-    for node in el.xpath(".//img[@src] | .//a[@href]"):
-        if node.tag == "img":
-            src = node.get("src", "").strip()
-            url = _largest(node.get("srcset")) or src
-            figure = node.xpath("ancestor::figure[1]//figcaption")
-            caption = squash(figure[0].text_content()) if figure else squash(node.get("alt"))
-            label = IMAGE_LABEL.search(caption)
-            photo = Photo(url=url, thumbnail_url=src if src != url else None,
-                          caption="" if label else caption)  # fmt: skip
-        else:
-            url = node.get("href", "").strip()
-            if not IMAGE_FILE.search(urlsplit(url).path):
-                continue
-            if node.find(".//img") is not None:
-                continue  # a linked thumbnail: the <img> inside is reported
-            label = IMAGE_LABEL.search(squash(node.text_content()))
-            photo = Photo(url=url, caption="" if label else squash(node.text_content()))
-        if label:
-            photo.name, photo.size_label = label["name"].strip(), squash(label["size"])
-            photo.size_bytes = size_in_bytes(label["number"], label["unit"])
-        if url and photo_key(url) not in seen and urlsplit(url).scheme in ("http", "https"):
-            seen.add(photo_key(url))
+    for node in el.xpath(PHOTO_NODES):
+        photo = photo_of(node, base_url)
+        if photo is not None and photo_key(photo.url) not in seen:
+            seen.add(photo_key(photo.url))
             yield photo
 
 
