@@ -119,8 +119,9 @@ def test_json_ld_graph_and_time_element() -> None:
     article = extract_detail(page(head, body), CAIRS)
     assert article.title == "From JSON-LD"
     assert article.extraction["title"] == "json-ld:headline"
-    assert article.published_at == "2022-06-02"
-    assert article.extraction["published_at"] == "time"
+    # Machine-readable metadata before an unmarked <time>: JSON-LD's UTC time, in HK time.
+    assert article.published_at == "2022-06-02T15:30:00+08:00"
+    assert article.extraction["published_at"] == "json-ld:datePublished"
     assert article.category == "Media"
 
 

@@ -3,18 +3,24 @@
 Every field has a chain of methods and the item records which one answered
 (``Article.extraction``), so a site redesign shows up in the data:
 
-- title: selector, ``h1``, ``og:title``, JSON-LD ``headline``, ``<title>``, else the body's
-  first words (``first-words``);
-- date: selector, ``<time datetime>``, ``article:published_time``, JSON-LD ``datePublished``,
-  then a date-looking line near the title (``2022-05-25 | News``, whose tail is the category);
-  then htmldate over the page's markup, the feed's or sitemap's date for the URL, a date in the
-  URL, htmldate's guess from the page's text (``htmldate-guess``), ``Last-Modified``, and at
-  last the time the page is first seen (``first-seen``);
-- body: selector, trafilatura, the page's description (``og:description``, ``description``),
-  the text of its main content (``main-content``), else none: a page with neither a title nor
-  a body is the only one refused (``NO_ARTICLE``);
-- images: selector, else images in the body and links to image files, whose label
-  (``4.jpg (4.09 MB)``) gives the file name and size;
+- title: selector; the first ``h1`` that ``og:title``, JSON-LD ``headline`` or ``<title>``
+  names; what two of those agree on; the first ``h1``; each of the
+  three; else the body's first words (``first-words``);
+- date, machine-readable metadata first: selector, a ``<time>`` marked as the publication
+  (``time``), hAtom's ``abbr.published`` or microdata's ``itemprop="datePublished"``
+  (``microformat``), ``article:published_time``, JSON-LD ``datePublished``; the page's only
+  ``<time>``; a date-looking line near the title (``2022-05-25 | News``, whose tail is the
+  category); then htmldate over the page's markup (the original date, not the update); the
+  feed's or sitemap's date for the URL, a date in the URL, htmldate's guess from the page's text
+  (``htmldate-guess``), ``Last-Modified``, and at last the time the page is first seen
+  (``first-seen``). A time of day is kept to the minute, its offset converted to Hong Kong's;
+- body: selector, trafilatura checked by readability (crawler.extract.body), the page's
+  description (``og:description``, ``description``), the text of its main content
+  (``main-content``), else none: a page with neither a title nor a body is the only one
+  refused (``NO_ARTICLE``);
+- images: selector, else the featured image (``img.wp-post-image``, a shown ``og:image``) and
+  the body's images, lazy-loaded ones included, each at its largest ``srcset`` candidate, and
+  links to image files, whose label (``4.jpg (4.09 MB)``) gives the file name and size;
 - category: selector, the date line's tail, ``article:section``, JSON-LD ``articleSection``.
 """
 
@@ -145,23 +151,50 @@ def _ld_value(root: html.HtmlElement, key: str) -> str | None:
 def _title(
     response: TextResponse, root: html.HtmlElement, config: SourceConfig
 ) -> tuple[str, html.HtmlElement | None, str]:
+    """The item's title: the selector's; else the headline the page's metadata and its main
+    heading agree on: the first ``<h1>`` that ``og:title``, JSON-LD ``headline`` or the
+    ``<title>`` (the site's name dropped) names; else what two of those three agree on (shown
+    in any heading or none); else the first ``<h1>``, then each of the three in turn."""
     chosen = _css_first(response, config.selectors.get("title"))
     if chosen is not None and squash(chosen.text_content()):
         return squash(chosen.text_content()), chosen, "selector"
-    for h1 in root.xpath("//body//h1"):
-        text = squash(h1.text_content())
+    headings = [
+        (text, h1)
+        for h1 in root.xpath("//body//h1")
         # An h1 holding the site's name or logo is not the item's title.
-        if text and not _names_site(text, config):
+        if (text := squash(h1.text_content())) and not _names_site(text, config)
+    ]
+    metadata = [
+        (method, title)
+        for method, value in (
+            ("og:title", _meta(root, "og:title")),
+            ("json-ld:headline", _ld_value(root, "headline")),
+            ("title", " ".join(root.xpath("//title//text()"))),
+        )
+        if (title := _strip_site(squash(value), config)) and not _names_site(title, config)
+    ]
+    for text, h1 in headings:
+        if any(_same_headline(text, title) for _, title in metadata):
             return text, h1, "h1"
-    for method, value in (
-        ("og:title", _meta(root, "og:title")),
-        ("json-ld:headline", _ld_value(root, "headline")),
-        ("title", " ".join(root.xpath("//title//text()"))),
-    ):
-        title = _strip_site(squash(value), config)
-        if title and not _names_site(title, config):
+    for position, (method, title) in enumerate(metadata):
+        if any(_same_headline(title, other) for _, other in metadata[position + 1 :]):
             return title, _shown(root, title), method
+    if headings:
+        return headings[0][0], headings[0][1], "h1"
+    if metadata:
+        method, title = metadata[0]
+        return title, _shown(root, title), method
     return "", None, "missing"
+
+
+def _same_headline(heading: str, title: str) -> bool:
+    """Two renderings of one headline: equal but for case, or the second the first followed by
+    a site's name after a separator (a ``<title>`` whose site part is not the source's name)."""
+    heading, title = heading.casefold(), title.casefold()
+    if heading == title:
+        return True
+    rest = title[len(heading) :] if title.startswith(heading) else ""
+    return rest[:3].strip() in ("|", "-", "–", "—", "::", "·", "｜")
 
 
 def _shown(root: html.HtmlElement, title: str) -> html.HtmlElement | None:
@@ -202,13 +235,22 @@ def _published(
         if found:
             return found[0], "selector", found[1]
     for method, value in (
-        ("time", _published_time(root)),
+        ("time", _published_time(root, marked_only=True)),
+        ("microformat", _hatom_published(root)),
         ("article:published_time", _meta(root, "article:published_time")),
         ("json-ld:datePublished", _ld_value(root, "datePublished")),
     ):
         parsed = parse_published(value)
         if parsed:
             return parsed, method, None
+    # htmldate reads what the chain above does and more (meta tags of many CMSs, URLs of
+    # images, classes named "date"), preferring the original date to an update.
+    parsed = parse_published(_published_time(root, marked_only=False))
+    if parsed:
+        return parsed, "time", None
+    # The date printed under the headline before htmldate: htmldate reads a date it cannot
+    # find whole from a copyright year or a revision date ("© 2024" as 2024-01-01), and it does
+    # not read Chinese dates ("日期：2024年1月2日").
     if title_el is not None:
         day, method, category = _near_title(title_el)
         if day is not None:
@@ -218,7 +260,8 @@ def _published(
 
 def _fallback_date(response: TextResponse, root: html.HtmlElement) -> tuple[str, str]:
     """A date, always, for a page that shows none beside its title: htmldate's reading of
-    the page's markup, the date a feed or sitemap gave for its URL, a date in the URL,
+    the page's markup (the original date, not the update), the date a feed or sitemap gave for
+    its URL, a date in the URL,
     htmldate's guess from the page's text, the server's Last-Modified, and at last the time the
     page is first seen (``first-seen``)."""
     day = _htmldate(root, extensive=False)
@@ -310,19 +353,32 @@ def _meta_line_category(time: html.HtmlElement) -> str | None:
     return None
 
 
-def _published_time(root: html.HtmlElement) -> str | None:
+def _published_time(root: html.HtmlElement, *, marked_only: bool) -> str | None:
     """The ``datetime`` of the page's publication ``<time>``.
 
-    Themes often print an "updated" time too, sometimes first; a time marked as published wins,
-    and several unmarked ones are ambiguous, so the metadata fallbacks decide instead.
+    Themes often print an "updated" time too, sometimes first; a time marked as published wins
+    (`marked_only`), and else a page's only time; several unmarked ones are ambiguous.
     """
     marked = root.xpath(
         '//time[@datetime][contains(@class, "published") or @itemprop="datePublished"]/@datetime'
     )
-    if marked:
-        return str(marked[0])
+    if marked or marked_only:
+        return str(marked[0]) if marked else None
     times = [t for t in root.xpath("//time/@datetime") if t.strip()]
     return str(times[0]) if len(set(times)) == 1 else None
+
+
+def _hatom_published(root: html.HtmlElement) -> str | None:
+    """The publication date of a theme that marks it only by microformats: hAtom's
+    ``<abbr class="published" title="2015-09-17T17:53:34+0200">``, or microdata's
+    ``itemprop="datePublished"`` on any element (``content`` or ``datetime``)."""
+    for value in root.xpath(
+        "//abbr[contains(concat(' ', normalize-space(@class), ' '), ' published ')]/@title"
+        " | //*[@itemprop='datePublished']/@content | //*[@itemprop='datePublished']/@datetime"
+    ):
+        if value.strip():
+            return str(value)
+    return None
 
 
 def _body(
@@ -511,7 +567,9 @@ def _language(
             return lang, "path"
     declared = (root.get("lang") or "").lower()
     if declared.startswith(("zh", "en")):
-        return declared[:2], "html-lang"
+        # A template's default lang="en" on a page written in Chinese: the text decides.
+        read = script_language(text) if text else declared[:2]
+        return (declared[:2], "html-lang") if read == declared[:2] else (read, "script")
     if len(config.languages) == 1:
         return config.languages[0], "config"
     return script_language(text), "script"
