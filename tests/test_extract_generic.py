@@ -317,3 +317,30 @@ def test_a_body_loses_the_heading_headline_and_date_line_an_extractor_kept_befor
     # Only the headline and its date: kept whole, not emptied.
     alone = lxml_html.fromstring("<div><h3>Headline</h3></div>")
     assert body_text_of(alone, "Headline") == "Headline"
+
+
+def test_srcset_is_parsed_into_its_largest_candidate() -> None:
+    from crawler.extract.parts import largest_candidate, srcset_candidates
+
+    density = "a-706x386.jpg 1x, a-1412x772.jpg 2x"
+    assert srcset_candidates(density) == [("a-706x386.jpg", 1.0, "x"), ("a-1412x772.jpg", 2.0, "x")]
+    assert largest_candidate(density) == "a-1412x772.jpg"
+    # Commas inside a URL (an image CDN's transformations) do not split it.
+    cdn = "https://c.example/w_100,h_80/x.jpg 100w, https://c.example/w_800,h_600/x.jpg 800w"
+    assert largest_candidate(cdn) == "https://c.example/w_800,h_600/x.jpg"
+    assert largest_candidate("only.jpg") == "only.jpg"
+    assert largest_candidate("") is None
+
+
+def test_link_only_blocks_are_dropped_from_a_body() -> None:
+    from lxml import html
+
+    from crawler.extract.body import drop_link_blocks
+
+    body = html.fromstring(
+        "<div><p>Text with <a href='/a'>one link</a> in it.</p>"
+        "<ul><li><a href='/1'>Teaser one</a></li><li><a href='/2'>Teaser two</a></li></ul>"
+        "<p><a href='/more'>More news</a></p><p><a href='/p.jpg'>p.jpg (1 MB)</a></p></div>"
+    )
+    drop_link_blocks(body)
+    assert body.text_content() == "Text with one link in it.p.jpg (1 MB)"

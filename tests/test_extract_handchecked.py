@@ -532,7 +532,7 @@ def test_cpii_post_page() -> None:
                 "title": "h1",
                 "published_at": "time",
                 "body": "trafilatura",
-                "images": "featured+body",
+                "images": "featured",
                 "category": "json-ld:articleSection",
                 "lang": "html-lang",
             },

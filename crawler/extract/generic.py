@@ -77,6 +77,15 @@ EMPTY_PAGE = "<html><body></body></html>"
 NO_ARTICLE = "no article: no title and no body"
 
 
+def undescribed_source(url: str) -> SourceConfig:
+    """A source that declares nothing, for a page of a site nobody described: every field by
+    the generic chain of methods (``hkarchive extract FILE`` without ``--source``)."""
+    parts = urlsplit(url)
+    return SourceConfig(
+        name="page", title="page", kind="html", base_url=f"{parts.scheme}://{parts.netloc}"
+    )
+
+
 def extract_detail(response: TextResponse, config: SourceConfig) -> Article:
     """Extract a news item page of a configured source into an Article."""
     root = page_root(response)
@@ -181,10 +190,26 @@ def _title(
             return title, _shown(root, title), method
     if headings:
         return headings[0][0], headings[0][1], "h1"
+    for method, title in metadata:
+        # "Headline | Site" whose site part is not the source's name, the headline shown in a
+        # heading of the page (a theme printing its post titles in <h2>).
+        head = _title_head(title)
+        shown_as = _shown(root, head) if head else None
+        if shown_as is not None and shown_as.tag in ("h2", "h3", "h4"):
+            return head, shown_as, f"{method}+heading"
     if metadata:
         method, title = metadata[0]
         return title, _shown(root, title), method
     return "", None, "missing"
+
+
+def _title_head(title: str) -> str:
+    """A title's part before its last separator ("Headline | Site" -> "Headline")."""
+    for separator in (" | ", " – ", " — ", " - ", " :: ", " · "):
+        head, _, tail = title.rpartition(separator)
+        if head and tail:
+            return head.strip()
+    return ""
 
 
 def _same_headline(heading: str, title: str) -> bool:
@@ -453,21 +478,28 @@ def _images(
         return page, ("body" if page else "none")
     body = {photo_key(p.url): p for p in photos_in(body_el)}
     chosen: dict[str, Photo] = {}
+    shown: set[str] = set()  # the body's photos found on the page, by what the body shows
+
+    def take(photo: Photo) -> None:
+        chosen.setdefault(photo_key(photo.url), photo)
+        shown.update(photo_key(u) for u in (photo.url, photo.thumbnail_url) if u)
+
     featured = _featured(root, response.url)
     if featured is not None:
-        chosen[photo_key(featured.url)] = featured
+        take(featured)
     container = _article_block(root, body_el)
     for node in container.xpath(PHOTO_NODES) if container is not None else []:
         photo = photo_of(node, response.url)
-        key = photo_key(photo.url) if photo else ""
-        if photo is None or key in chosen or _page_chrome(node):
+        if photo is None or _page_chrome(node):
             continue
-        if key in body or (node.tag == "img" and _lazy(node)):
-            chosen[key] = photo
+        keys = {photo_key(u) for u in (photo.url, photo.thumbnail_url) if u}
+        if keys & body.keys() or (node.tag == "img" and _lazy(node)):
+            take(photo)
     for key, photo in body.items():
-        chosen.setdefault(key, photo)
+        if key not in shown:
+            take(photo)
     photos = list(chosen.values())
-    method = ("featured+body" if body else "featured") if featured else "body"
+    method = ("featured+body" if len(photos) > 1 else "featured") if featured else "body"
     return photos, (method if photos else "none")
 
 

@@ -21,10 +21,9 @@ from scrapy.http import HtmlResponse, TextResponse
 
 from crawler.extract import ExtractionError
 from crawler.extract.dispatch import extract_items
-from crawler.extract.generic import extract_detail
+from crawler.extract.generic import extract_detail, undescribed_source
 from crawler.middlewares.charset import with_page_encoding
 from crawler.sources import known_sources
-from crawler.sources.config import SourceConfig
 from hkarchive.cli.options import db_option, usage_error
 from newsarchive.model import Article
 
@@ -32,14 +31,6 @@ from newsarchive.model import Article
 PLACEHOLDER_URL = "https://example.org/page.html"
 # A saved page larger than this is not a news article.
 MAX_PAGE_BYTES = 50 * 1024 * 1024
-
-
-def _generic_config(url: str) -> SourceConfig:
-    """A source that declares nothing: every field by the generic chain of methods."""
-    parts = urlsplit(url)
-    return SourceConfig(
-        name="page", title="page", kind="html", base_url=f"{parts.scheme}://{parts.netloc}"
-    )
 
 
 def _read(path: Path) -> bytes:
@@ -81,7 +72,7 @@ def extract_page(path: Path, url: str | None, source: str | None) -> list[dict[s
     try:
         response = _response(path, url)
         if source is None:
-            articles = [extract_detail(response, _generic_config(url))]
+            articles = [extract_detail(response, undescribed_source(url))]
         else:
             articles = extract_items(source, response)
             if not articles:
