@@ -615,12 +615,32 @@ def test_cpii_category_page() -> None:
     assert next_page(response, config) == "https://www.cpii.hk/category/news/page/2/"
 
 
+def test_generic_page_of_a_site_nobody_described() -> None:
+    """tests/fixtures/generic/wp-lazy-images, read by hand: featured image first, the lazy
+    image at its 2x candidate, no related-post teaser or sidebar icon."""
+    from crawler.extract.generic import undescribed_source
+
+    fixture = page("generic/wp-lazy-images")
+    article = extract_detail(fixture.response(), undescribed_source(fixture.meta["url"]))
+    uploads = "https://www.lab.example/wp-content/uploads/2023/11"
+    assert article.title == "Students build a tide gauge from spare parts"
+    assert article.published_at == "2023-11-20T10:30:00+08:00"
+    assert [p.url for p in article.photos] == [
+        f"{uploads}/tide-gauge-team.jpg",
+        f"{uploads}/gauge-on-pier-1412x772.jpg",
+    ]
+    assert article.body_text.startswith("Four undergraduate students spent the autumn term")
+    assert article.body_text.endswith("so that the readings can be compared along the coast.")
+    assert "Related" not in article.body_text
+
+
 def test_every_kind_of_fixture_page_is_checked_here() -> None:
     checked = {
         ("govhk", "release", "en"), ("govhk", "release", "zh"), ("govhk", "index", "en"),
         ("govhk", "index", "zh"), ("govhk", "feed", "en"), ("govhk", "feed", "zh"),
         ("cairs", "detail", "en"), ("cairs", "listing", "en"), ("cpii", "detail", "en"),
         ("cpii", "wp-api", "en"), ("cpii", "rss", "en"), ("cpii", "listing", "en"),
+        ("generic", "detail", None),
     }  # fmt: skip
     kinds = {(f.folder.parent.name, f.meta["kind"], f.meta["lang"]) for f in PAGES.values()}
     assert kinds == checked, "a new kind of page needs a hand-written check here"
