@@ -397,11 +397,13 @@ def _hatom_published(root: html.HtmlElement) -> str | None:
     """The publication date of a theme that marks it only by microformats: hAtom's
     ``<abbr class="published" title="2015-09-17T17:53:34+0200">``, or microdata's
     ``itemprop="datePublished"`` on any element (``content`` or ``datetime``)."""
-    for value in root.xpath(
-        "//abbr[contains(concat(' ', normalize-space(@class), ' '), ' published ')]/@title"
-        " | //*[@itemprop='datePublished']/@content | //*[@itemprop='datePublished']/@datetime"
+    for node in root.xpath(
+        "//abbr[contains(concat(' ', normalize-space(@class), ' '), ' published ')]"
+        " | //*[@itemprop='datePublished']"
     ):
-        if value.strip():
+        value = node.get("title") if node.tag == "abbr" else None
+        value = value or node.get("content") or node.get("datetime")
+        if value and value.strip():
             return str(value)
     return None
 
@@ -540,7 +542,12 @@ def _featured(root: html.HtmlElement, base_url: str) -> Photo | None:
     if not og_image:
         return None
     wanted = photo_key(urljoin(base_url, og_image))
+    # Only an <img> naming the file somewhere in its attributes can show it (a cheap test
+    # before resolving its addresses).
+    stem = wanted.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     for node in root.iter("img"):
+        if not any(stem in value for value in node.attrib.values()):
+            continue
         photo = photo_of(node, base_url)
         if photo is not None and photo_key(photo.url) == wanted and not _page_chrome(node):
             return photo
