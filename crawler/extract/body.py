@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from lxml import etree, html
@@ -94,9 +95,13 @@ def read_body(page: str, url: str, root: html.HtmlElement) -> Reading | None:
 
 
 def _trafilatura(page: str, url: str, *, precision: bool = False) -> html.HtmlElement | None:
-    import trafilatura  # here: half a second to import, and most pages never need it
+    # Imported here: half a second to import, and most pages never need it.
+    from trafilatura import bare_extraction
+    from trafilatura.htmlprocessing import convert_to_html
 
-    extracted = trafilatura.extract(
+    # bare_extraction, not extract: extract also fingerprints the text for deduplication, a
+    # sixth of its time, which nothing here uses.
+    document = bare_extraction(
         page,
         url=url,
         output_format="html",
@@ -108,7 +113,12 @@ def _trafilatura(page: str, url: str, *, precision: bool = False) -> html.HtmlEl
         favor_recall=not precision,
         favor_precision=precision,
     )
-    return _fragment(extracted, url) if extracted else None
+    body = getattr(document, "body", None)
+    if body is None or not len(body):
+        return None
+    # Serialised as extract() does (pretty-printed, NFC), so stored bodies stay as they were.
+    markup = etree.tostring(convert_to_html(body), pretty_print=True, encoding="unicode")
+    return _fragment(unicodedata.normalize("NFC", markup), url)
 
 
 def _readability(page: str, url: str) -> html.HtmlElement | None:
