@@ -5,12 +5,19 @@ datasette loads it wherever hkarchive is installed: `hkarchive serve` and plain 
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
 import sqlite3
+import urllib.parse
 import weakref
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import nh3
+import sqlite_utils
 from datasette import hookimpl as datasette_hookimpl  # type: ignore[import-untyped]
 from datasette.database import QueryInterrupted  # type: ignore[import-untyped]
 from datasette.facets import Facet  # type: ignore[import-untyped]
@@ -20,10 +27,17 @@ from datasette.utils import (  # type: ignore[import-untyped]
     path_with_removed_args,
     tilde_encode,
 )
-from datasette.utils.asgi import Response  # type: ignore[import-untyped]
-from markupsafe import Markup
+from datasette.utils.asgi import NotFound, Response  # type: ignore[import-untyped]
+from lxml import html as lxml_html
+from markupsafe import Markup, escape
 
+from crawler.extract.parts import IMAGE_FILE
+from crawler.extract.text import to_html
+from crawler.sources import configs
+from newsarchive.reader import ArticlePage, article_page
 from newsarchive.search import fts_query
+from newsarchive.search.find import search
+from newsarchive.search.query import QueryError
 
 Hook = TypeVar("Hook", bound=Callable[..., Any])
 
@@ -54,6 +68,53 @@ img.hk-thumb { max-width: 160px; max-height: 120px; display: block; }
 dl.column-descriptions { display: grid; grid-template-columns: max-content 1fr;
   gap: 0.1em 1em; font-size: 0.85em; max-height: 9.5em; overflow-y: auto; }
 dl.column-descriptions dt, dl.column-descriptions dd { margin: 0; }
+/* Traditional Chinese is shown by the first of these a system has (Debian: fonts-noto-cjk). */
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+  "Noto Sans CJK TC", "Noto Sans TC", "PingFang TC", "Microsoft JhengHei", "Source Han Sans TC",
+  "WenQuanYi Micro Hei", sans-serif; }
+/* The articles table: one line per item. */
+body.table .hk-body { max-height: 1.45em; max-width: 36em; white-space: nowrap;
+  text-overflow: ellipsis; }
+/* The reader: article and search pages. */
+.hk-story { max-width: 42em; margin: 0 auto; line-height: 1.6; font-size: 1.05rem; }
+.hk-headline { font-size: 1.9rem; line-height: 1.25; margin: 0.2em 0 0.3em; border: 0;
+  padding: 0; }
+.hk-kicker, .hk-meta, .hk-note, .hk-hit-meta, .hk-count { color: #555; font-size: 0.9rem;
+  margin: 0.2em 0; }
+.hk-meta { margin-bottom: 1.2em; }
+.hk-text p { margin: 0 0 1em; }
+.hk-text { overflow-wrap: anywhere; }
+.hk-text table { border-collapse: collapse; max-width: 100%; display: block; overflow-x: auto; }
+.hk-photos { display: grid; grid-template-columns: repeat(auto-fill, minmax(14em, 1fr));
+  gap: 1em; }
+.hk-photos h2 { grid-column: 1 / -1; }
+.hk-photo { margin: 0; }
+/* A photo not yet loaded (or offline, from the publisher's site) keeps its place as a box. */
+.hk-photo img { width: 100%; aspect-ratio: 3 / 2; object-fit: cover; display: block;
+  background: #e8e8e8; }
+.hk-photo figcaption { font-size: 0.85rem; color: #444; margin-top: 0.3em; }
+.hk-story h2 { font-size: 1.15rem; margin: 1.4em 0 0.5em; }
+.hk-members table { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
+.hk-members td, .hk-members th { text-align: left; padding: 0.25em 0.4em;
+  border-bottom: 1px solid #ddd; vertical-align: top; }
+.hk-members tr.hk-this { background: #f6f6e8; }
+.hk-diff { font-size: 0.9rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+.hk-diff-del { background: #fde8e8; text-decoration: line-through; }
+.hk-diff-ins { background: #e6f6e6; }
+.hk-diff-same { color: #666; }
+.hk-search-form { display: flex; flex-wrap: wrap; gap: 0.4em; margin: 0.6em 0 1em; }
+.hk-search-form input[type=search] { flex: 1 1 14em; font-size: 1rem; padding: 0.3em; }
+.hk-hits { padding-left: 1.4em; }
+.hk-hit { margin-bottom: 1em; }
+.hk-hit-title { font-size: 1.1rem; }
+.hk-snippet { margin: 0.2em 0; }
+.hk-snippet mark { background: #fff2a8; }
+.hk-error { color: #a00; }
+@media (max-width: 40em) {
+  .hk-story { font-size: 1rem; }
+  .hk-headline { font-size: 1.5rem; }
+  .hk-members th:nth-child(4), .hk-members td:nth-child(4) { display: none; }
+}
 """
 
 
@@ -105,6 +166,9 @@ def render_cell(
         return _thumbnail(row, value)
     if column == "local_path":
         return _media_link(datasette, value)
+    if table == "articles" and column == "title" and isinstance(_row_value(row, "id"), str):
+        href = article_href(datasette, _row_value(row, "id"))
+        return Markup('<a class="hk-read" href="{}">{}</a>').format(href, value)
     if table is None and column in ARTICLE_ID_COLUMNS:
         href = datasette.urls.row(database, "articles", tilde_encode(value))
         return Markup('<a href="{}">{}</a>').format(href, value)
@@ -188,6 +252,46 @@ def handle_exception(datasette: Any, request: Any, exception: BaseException) -> 
     return datasette_error_page(datasette, request, refused)
 
 
+# The articles table opens on these columns; ?_all=1 (linked from its description) shows every
+# column, and any ?_col= or ?_nocol= choice is kept as given.
+COMPACT_COLUMNS = ("published_at", "source", "lang", "title", "body_text")
+_OWN_CHOICE = ("_col", "_nocol", "_all")
+
+
+def compact_location(datasette: Any, path: str, query: str) -> str | None:
+    """Where a request for the articles table's HTML page goes to open on the compact
+    columns; None for any other request."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 2 or parts[1] != "articles" or parts[0] not in datasette.databases:
+        return None
+    args = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    if any(key in _OWN_CHOICE for key, _ in args):
+        return None
+    args += [("_col", column) for column in COMPACT_COLUMNS]
+    return f"{path}?{urllib.parse.urlencode(args)}"
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Callable[[Any], Any]:
+    """Open the articles table on its compact columns (a redirect adding ?_col=...)."""
+
+    def wrap(app: Any) -> Any:
+        async def compact(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope.get("type") == "http" and scope.get("method") in ("GET", "HEAD"):
+                query = scope.get("query_string", b"").decode("latin-1")
+                location = compact_location(datasette, scope.get("path", ""), query)
+                if location is not None:
+                    headers = [(b"location", location.encode("utf-8")), (b"content-length", b"0")]
+                    await send({"type": "http.response.start", "status": 302, "headers": headers})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+            await app(scope, receive, send)
+
+        return compact
+
+    return wrap
+
+
 @hookimpl
 def extra_css_urls(datasette: Any) -> list[str]:
     """The plugin's stylesheet, on every page."""
@@ -200,8 +304,248 @@ async def _css() -> Any:
 
 @hookimpl
 def register_routes() -> list[tuple[str, Any]]:
-    """Serve the stylesheet from the plugin itself, so no static directory is needed."""
-    return [(r"^/-/hkarchive\.css$", _css)]
+    """The stylesheet (served by the plugin itself, so no static directory is needed), and
+    the reader: an article's page and the search page."""
+    return [
+        (r"^/-/hkarchive\.css$", _css),
+        (r"^/-/article/(?P<ident>.+)$", _article_view),
+        (r"^/-/search$", _search_view),
+    ]
+
+
+# --- The reader ---------------------------------------------------------------------------------
+
+TEMPLATES = Path(__file__).parent / "datasette" / "templates"
+ARTICLE_PATH = "/-/article/"
+SEARCH_PATH = "/-/search"
+LANG_NAMES = {"en": "English", "zh": "中文"}
+HTML_LANG = {"en": "en", "zh": "zh-Hant-HK"}
+SEARCH_LIMIT = 50
+# Markers for the snippets' matches: control characters never occur in a search form.
+_MARK = ("\x01", "\x02")
+
+
+def article_href(datasette: Any, ident: str) -> str:
+    """The reader's page of an article."""
+    return str(datasette.urls.path(ARTICLE_PATH + urllib.parse.quote(ident, safe="/:")))
+
+
+def _template(datasette: Any, name: str) -> Any:
+    return datasette.jinja_env.from_string((TEMPLATES / name).read_text(encoding="utf-8"))
+
+
+def _source_name(source: str) -> str:
+    if source == "govhk":
+        return "GovHK press release"
+    try:
+        config = configs().get(source)
+    except Exception:  # a bad user source file: the reader still shows the item
+        config = None
+    return config.title if config is not None else source
+
+
+def _shown_time(value: str | None, lang: str) -> str:
+    """A stored date or date-time as a reader reads it, in Hong Kong time."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    timed = "T" in value
+    if lang == "zh":
+        day = f"{moment.year}年{moment.month}月{moment.day}日"
+        return f"{day} {moment:%H:%M}（香港時間）" if timed else day
+    day = f"{moment.day} {moment:%B %Y}"
+    return f"{day}, {moment:%H:%M} HKT" if timed else day
+
+
+# A body whose HTML has blocks of its own is shown as that HTML; one laid out with line breaks
+# and spaces (GovHK's releases) reads better as the paragraphs of its text.
+_BLOCKS = re.compile(r"<(?:p|ul|ol|table|h[2-6]|blockquote|pre)\b", re.IGNORECASE)
+
+
+def _body(article: dict[str, Any]) -> Markup:
+    """The body as paragraphs: its sanitised HTML (photos are shown from the images table)
+    when that HTML has paragraphs, else the paragraphs of its text."""
+    markup = article.get("body_html") or ""
+    if _BLOCKS.search(markup):
+        fragment = lxml_html.fragment_fromstring(nh3.clean(markup, tags=BODY_HTML_TAGS),
+                                                 create_parent="div")  # fmt: skip
+        # Links to the photos' files ("4.jpg (4.09 MB)"): the photos are shown below.
+        for link in fragment.xpath(".//a[@href]"):
+            if IMAGE_FILE.search(urllib.parse.urlsplit(link.get("href")).path):
+                link.drop_tree()
+        for empty in fragment.xpath(".//p[not(normalize-space()) and not(*)]"):
+            empty.drop_tree()
+        return Markup(to_html(fragment))  # noqa: S704 (nh3 made it safe)
+    paragraphs = [p.strip() for p in (article.get("body_text") or "").split("\n\n") if p.strip()]
+    return Markup("").join(Markup("<p>{}</p>").format(p) for p in paragraphs)
+
+
+def _local(datasette: Any, local_path: str | None) -> str | None:
+    """The URL of a downloaded copy (``--media``) where the server serves the media folder."""
+    media_url = (datasette.plugin_config(PLUGIN) or {}).get("media_url")
+    if not media_url or not local_path or not local_path.startswith("media/"):
+        return None
+    if ".." in local_path.split("/"):
+        return None
+    return str(media_url).rstrip("/") + "/" + local_path.removeprefix("media/")
+
+
+def _changes(page: ArticlePage) -> list[dict[str, Any]]:
+    """Each earlier version with what the next one changed, paragraph by paragraph."""
+    changes = []
+    for older, newer in zip(page.versions, page.versions[1:], strict=False):
+        before = [p for p in older.body_text.split("\n\n") if p.strip()]
+        after = [p for p in newer.body_text.split("\n\n") if p.strip()]
+        lines: list[dict[str, str]] = []
+        if older.title != newer.title:
+            lines += [{"kind": "del", "text": older.title}, {"kind": "ins", "text": newer.title}]
+        matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+        for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+            if tag == "equal":
+                kept = before[a1:a2]
+                shown = kept if len(kept) <= 2 else [kept[0], "…", kept[-1]]
+                lines += [{"kind": "same", "text": text} for text in shown]
+                continue
+            lines += [{"kind": "del", "text": text} for text in before[a1:a2]]
+            lines += [{"kind": "ins", "text": text} for text in after[b1:b2]]
+        changes.append(
+            {
+                "number": older.number,
+                "fetched_at": older.fetched_at,
+                "title": older.title,
+                "lines": lines,
+            }
+        )
+    return changes
+
+
+async def _article_view(datasette: Any, request: Any) -> Any:
+    ident = request.url_vars["ident"]
+    database = datasette.get_database()
+    page = await database.execute_fn(lambda conn: article_page(sqlite_utils.Database(conn), ident))
+    if page is None:
+        raise NotFound(f"The archive has no item {ident}")
+    article = page.article
+    lang = article.get("lang") or "en"
+    photos = []
+    for image in page.images:
+        local = _local(datasette, image.get("local_path"))
+        shown = local or image.get("thumbnail_url") or image["url"]
+        photos.append(
+            {
+                "src": shown,
+                "href": local or image["url"],
+                "caption": image.get("caption") or image.get("name") or "",
+            }
+        )
+    attachments = [
+        {
+            "href": _local(datasette, a.get("local_path")) or a["url"],
+            "title": a.get("title"),
+            "url": a["url"],
+        }
+        for a in page.attachments
+    ]
+    members = [
+        {
+            **vars(member),
+            "href": article_href(datasette, member.article_id),
+            "published": _shown_time(member.published_at, lang),
+        }
+        for member in page.members
+    ]
+    twin = page.twin
+    twin_lang = "zh" if lang == "en" else "en"
+    methods = json.loads(article.get("extraction") or "{}")
+    first_seen = (
+        "The page shows no date: this is when the archive first saw the item."
+        if methods.get("published_at") == "first-seen"
+        else ""
+    )
+    context = {
+        "article": article,
+        "database": database.name,
+        "source_name": _source_name(article["source"]),
+        "lang_name": LANG_NAMES.get(lang, lang),
+        "html_lang": HTML_LANG.get(lang, lang),
+        "published": _shown_time(article.get("published_at"), lang),
+        "body": _body(article),
+        "photos": photos,
+        "attachments": attachments,
+        "videos": page.videos,
+        "twin": twin,
+        "twin_href": article_href(datasette, twin.article_id) if twin else None,
+        "twin_lang": HTML_LANG[twin_lang],
+        "twin_label": "中文版" if lang == "en" else "English version",
+        "story_id": page.story_id,
+        "members": members,
+        "changes": _changes(page),
+        "first_seen": first_seen,
+        "row_href": datasette.urls.row(database.name, "articles", tilde_encode(ident)),
+        "search_href": datasette.urls.path(SEARCH_PATH),
+    }
+    html = await datasette.render_template(
+        _template(datasette, "hkarchive_article.html"), context, request=request
+    )
+    return Response.html(html)
+
+
+def _snippet(text: str) -> Markup:
+    """A snippet with its matches marked, the rest escaped."""
+    escaped = str(escape(text))
+    return Markup(escaped.replace(_MARK[0], "<mark>").replace(_MARK[1], "</mark>"))  # noqa: S704
+
+
+async def _search_view(datasette: Any, request: Any) -> Any:
+    q = (request.args.get("q") or "").strip()
+    lang = request.args.get("lang") or ""
+    database = datasette.get_database()
+    hits: list[dict[str, Any]] = []
+    error = ""
+    more = False
+    if q:
+        try:
+            found = await database.execute_fn(
+                lambda conn: search(
+                    sqlite_utils.Database(conn),
+                    q,
+                    lang=lang if lang in LANG_NAMES else None,
+                    limit=SEARCH_LIMIT + 1,
+                    marks=_MARK,
+                )
+            )
+        except QueryError as exc:
+            error = str(exc)
+            found = []
+        more = len(found) > SEARCH_LIMIT
+        hits = [
+            {
+                "href": article_href(datasette, hit.id),
+                "title": hit.title,
+                "source": hit.source,
+                "published_at": hit.published_at,
+                "lang": LANG_NAMES.get(hit.lang, hit.lang),
+                "html_lang": HTML_LANG.get(hit.lang, hit.lang),
+                "snippet": _snippet(hit.snippet),
+            }
+            for hit in found[:SEARCH_LIMIT]
+        ]
+    context = {
+        "q": q,
+        "lang": lang,
+        "hits": hits,
+        "more": more,
+        "error": error,
+        "database": database.name,
+        "action": datasette.urls.path(SEARCH_PATH),
+    }
+    html = await datasette.render_template(
+        _template(datasette, "hkarchive_search.html"), context, request=request
+    )
+    return Response.html(html)
 
 
 class _PrefixFacet(Facet):  # type: ignore[misc]
@@ -285,10 +629,22 @@ class YearFacet(_PrefixFacet):
 
 
 class MonthFacet(_PrefixFacet):
-    """published_at by month: ?_facet_month=published_at."""
+    """published_at by month: ?_facet_month=published_at, shown once a year is chosen (the
+    months of every year would push the rows off the first screen)."""
 
     type = "month"
     length = 7
+
+    async def facet_results(self) -> tuple[list[dict[str, Any]], list[str]]:
+        chosen = [
+            value
+            for key in self.request.args
+            if key.endswith("__startswith")
+            for value in self.request.args.getlist(key)
+        ]
+        if not any(len(value) >= YearFacet.length for value in chosen):
+            return [], []
+        return await super().facet_results()
 
 
 @hookimpl

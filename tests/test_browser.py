@@ -4,8 +4,8 @@ Chromium is driven through the DevTools protocol over a pipe (--remote-debugging
 messages ending in NUL on file descriptors 3 and 4), so no extra package is needed. Every host
 but 127.0.0.1 resolves to nothing: the pages' links to the publishers' sites are never fetched.
 
-Run as a script to redraw the README's screenshot of the home page:
-    python -m tests.test_browser docs/datasette-home.png
+Run as a script to redraw the README's screenshots (the home page and the reader's pages):
+    python -m tests.test_browser docs
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -272,11 +273,91 @@ def test_row_page_shows_the_body_with_its_paragraphs(server: Server, browser: Br
     assert browser.evaluate("document.querySelector('details.hk-html').open") is False
 
 
-def main(target: str) -> None:
-    """Serve the demo archive and save a screenshot of datasette's home page to target."""
+# The reader's pages the README shows, as docs/<name>: (path below the server's root, the
+# element scrolled to the top, or None for the whole page from its top).
+READER_SHOTS = {
+    "reader-article-en.png": ("-/article/govhk:P2022052500588", None),
+    "reader-article-zh.png": ("-/article/govhk:P2022052500584", None),
+    "reader-search.png": ("-/search?q=" + urllib.parse.quote("創新"), None),
+    "reader-story.png": ("-/article/cpii:2022/06/02/innohk-launch-ceremony", ".hk-members"),
+}
+SHOT_HEIGHT = 1600
+
+
+def reader_screenshots(url: str, page: Browser, folder: Path) -> list[Path]:
+    """Screenshots of the reader's pages at 1280 pixels wide, as the README shows them."""
+    saved = []
+    for name, (path, element) in READER_SHOTS.items():
+        page.resize(1280, SHOT_HEIGHT)
+        page.open(url + path)
+        if element is not None:
+            page.evaluate(f"document.querySelector({element!r}).scrollIntoView()")
+        saved.append(page.screenshot(folder / name))
+    return saved
+
+
+def test_reader_shows_an_english_and_a_chinese_article(server: Server, browser: Browser) -> None:
+    # The reader needs no JavaScript.
+    browser.send("Emulation.setScriptExecutionDisabled", session=True, value=True)
+    for ident, headline, twin in (
+        ("govhk:P2022052500588", "InnoHK Launch Ceremony concludes with great success", INNOHK_ZH),
+        ("govhk:P2022052500584", INNOHK_ZH, "InnoHK Launch Ceremony concludes"),
+    ):
+        browser.open(server.url + "-/article/" + ident)
+        assert browser.evaluate("document.querySelector('h1.hk-headline').innerText").startswith(
+            headline
+        )
+        photos = browser.evaluate(
+            "[...document.querySelectorAll('figure.hk-photo')].map(f => "
+            "[f.querySelector('img').getAttribute('src'), f.querySelector('figcaption').innerText])"
+        )
+        assert len(photos) == 4, photos
+        assert all(src.startswith("http") and caption for src, caption in photos), photos
+        paragraphs = browser.evaluate(
+            "[...document.querySelectorAll('.hk-text p')].map(p => p.innerText)"
+        )
+        assert len(paragraphs) >= 5, paragraphs
+        members = browser.evaluate(
+            "[...document.querySelectorAll('.hk-members tbody tr')].map(r => r.innerText)"
+        )
+        assert len(members) >= 2 and any("(this item)" in m for m in members), members
+        assert twin in browser.evaluate("document.querySelector('a.hk-translation').innerText")
+
+
+def test_reader_search_finds_both_languages(server: Server, browser: Browser) -> None:
+    for query, title in (("創新", INNOHK_ZH), ("InnoHK", "InnoHK Launch")):
+        browser.open(server.url + "-/search")
+        browser.evaluate("document.querySelector('input[name=q]').focus()")
+        browser.type_and_enter(query)
+        hits = browser.evaluate(
+            "[...document.querySelectorAll('.hk-hit')].map(h => "
+            "[h.querySelector('.hk-hit-title').innerText, "
+            "[...h.querySelectorAll('mark')].map(m => m.innerText)])"
+        )
+        assert any(found.startswith(title) for found, _ in hits), hits
+        assert all(query in marks for _, marks in hits), hits
+
+
+def test_reader_fits_a_phone(server: Server, browser: Browser) -> None:
+    browser.resize(390, 844)
+    for path in ("-/article/govhk:P2022052500584", "-/search?q=InnoHK"):
+        browser.open(server.url + path)
+        assert browser.evaluate("document.documentElement.scrollWidth") <= 390, path
+
+
+def test_reader_screenshots(server: Server, browser: Browser, tmp_path: Path) -> None:
+    saved = reader_screenshots(server.url, browser, tmp_path)
+    assert [path.name for path in saved] == list(READER_SHOTS)
+    assert all(is_png(path) for path in saved)
+
+
+def main(folder: str) -> None:
+    """Serve the demo archive and save the README's screenshots to folder: datasette's home
+    page (datasette-home.png) and the reader's pages (READER_SHOTS)."""
     from tests.conftest import run_cli
     from tests.test_serve import add_sample_rows, add_search_stand_in
 
+    target = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "archive.db"
         result = run_cli("demo", "--db", str(db))
@@ -289,8 +370,9 @@ def main(target: str) -> None:
             # As tall as the page's content, not the window.
             height = page.evaluate("Math.ceil(document.body.getBoundingClientRect().bottom)")
             page.resize(1280, int(height))
-            page.screenshot(Path(target))
+            page.screenshot(target / "datasette-home.png")
+            reader_screenshots(running.url, page, target)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "docs/datasette-home.png")
+    main(sys.argv[1] if len(sys.argv) > 1 else "docs")
