@@ -423,7 +423,8 @@ def _changes(page: ArticlePage) -> list[dict[str, Any]]:
 
 
 async def _article_view(datasette: Any, request: Any) -> Any:
-    ident = request.url_vars["ident"]
+    # Datasette routes on the raw path: an id's "?" (detail.php?id=12) arrives as %3F.
+    ident = urllib.parse.unquote(request.url_vars["ident"])
     database = datasette.get_database()
     page = await database.execute_fn(lambda conn: article_page(sqlite_utils.Database(conn), ident))
     if page is None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
+from markupsafe import escape
 
 from hkarchive.cli.serve import METADATA_FILE
 from newsarchive.archive import open_archive
@@ -705,3 +706,16 @@ def test_search_page_says_what_is_wrong_with_a_query(server: Server) -> None:
     status, html = server.get("-/search", q='"unclosed')
     assert status == 200
     assert 'class="hk-error"' in html
+
+
+def test_every_demo_article_opens_in_the_reader(server: Server, archive: Path) -> None:
+    conn = sqlite3.connect(archive)
+    try:
+        rows = conn.execute("SELECT id, title FROM articles ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    assert len(rows) > 50
+    for ident, title in rows:
+        status, html = server.get("-/article/" + urllib.parse.quote(ident, safe="/:"))
+        assert status == 200, ident
+        assert f'<h1 class="hk-headline">{escape(title)}</h1>' in html, ident
