@@ -84,12 +84,15 @@ def read_body(page: str, url: str, root: html.HtmlElement) -> Reading | None:
         return Reading(second, "trafilatura+readability")
     if 0.5 * len(ours) <= len(theirs) < 0.8 * len(ours) and _share(theirs, ours) > 0.95:
         return Reading(second, "trafilatura+readability")
+    if _share(ours, theirs) >= 0.7:
+        # readability agrees with the recall reading: no need of the precision mode's.
+        return Reading(recall, "trafilatura")
     precise = _trafilatura(page, url, precision=True)
     if precise is None:
         return Reading(recall, "trafilatura")
     drop_link_blocks(precise)
     exact = _shingles(precise)
-    if len(exact) < 0.8 * len(ours) and _share(ours, theirs) < 0.7 and _share(exact, theirs) > 0.9:
+    if len(exact) < 0.8 * len(ours) and _share(exact, theirs) > 0.9:
         return Reading(precise, "trafilatura-precision")
     return Reading(recall, "trafilatura")
 
