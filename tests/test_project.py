@@ -64,7 +64,7 @@ def test_ci_runs_exactly_the_readme_commands() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     commands = [line for line in readme.splitlines() if line.startswith("python3 -m venv")]
     test_command = next(c for c in commands if "pytest" in c)
-    setup = next(line for line in readme.splitlines() if line.startswith("command -v chromium"))
+    setup = next(line for line in readme.splitlines() if line.startswith("{ command -v chromium"))
     ci_lines = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     run = [line for line in ci_lines if line and not line.startswith(("#", "set ", "cd "))]
     assert run == [setup, test_command]
