@@ -71,7 +71,8 @@ run() {
 contact="${HKARCHIVE_CONTACT:-https://example.org/contact}"
 mailto="${HKARCHIVE_MAILTO:-you@example.org}"
 case "$contact$mailto" in
-    *[\|\&\\[:space:]]*) die "HKARCHIVE_CONTACT and HKARCHIVE_MAILTO cannot hold | & \\ or spaces" ;;
+    *[\|\&\\[:space:]]*)
+        die "HKARCHIVE_CONTACT and HKARCHIVE_MAILTO cannot hold | & \\ or spaces" ;;
 esac
 
 # Copy a recipe to dest, mode 644, with the contact and mail address given in the environment.
@@ -116,8 +117,10 @@ fi
 run "$VENV/bin/pip" install --quiet --upgrade "$package"
 # The jobs run as the user: the virtualenv's Python must be one the user can run (not one
 # under root's home, such as a pyenv build: set PYTHON to a system-wide Python 3.11+).
-if [ -z "$dry_run" ] && ! su -s /bin/sh "$USER_NAME" -c "$VENV/bin/hkarchive --version" >/dev/null; then
-    die "the user $USER_NAME cannot run $VENV/bin/hkarchive: remove $VENV and run again with PYTHON set to a Python every user can run"
+if [ -z "$dry_run" ] \
+    && ! su -s /bin/sh "$USER_NAME" -c "$VENV/bin/hkarchive --version" >/dev/null; then
+    die "the user $USER_NAME cannot run $VENV/bin/hkarchive: remove $VENV and run" \
+        "again with PYTHON set to a Python every user can run"
 fi
 
 if [ "$mode" = systemd ]; then
