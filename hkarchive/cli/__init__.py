@@ -57,8 +57,10 @@ from newsarchive.db import CORRUPT, ArchiveCorrupt, ArchiveError, DiskFull, faul
 from newsarchive.health import last_run_id, runs_after
 from newsarchive.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEMO_MIRROR = PROJECT_ROOT / "tests" / "mirror"
+# The pages the demo crawls, shipped inside the package (package data), so an installed
+# hkarchive runs the demo as a checkout does. They are copies of parts of tests/mirror, kept
+# byte-identical by tests/test_install.py.
+DEMO_MIRROR = Path(__file__).resolve().parents[1] / "demo" / "mirror"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -321,7 +323,7 @@ def mirror_days(mirror_dir: Path) -> list[str]:
 def demo(verbose: bool, db_path: str) -> None:
     """Crawl the bundled mirror of captured pages into the archive, offline, and show it.
 
-    Serves the project's mirror (tests/mirror) on 127.0.0.1, crawls every day it holds in
+    Serves the mirror installed with hkarchive on 127.0.0.1, crawls every day it holds in
     English and Chinese, then prints what was archived and a sample query.
 
     Example: hkarchive demo --db /tmp/demo.db
@@ -330,7 +332,7 @@ def demo(verbose: bool, db_path: str) -> None:
 
     if not DEMO_MIRROR.is_dir():
         raise click.ClickException(
-            f"the demo mirror is missing ({DEMO_MIRROR}): run the demo from a checkout"
+            f"the demo mirror is missing ({DEMO_MIRROR}): reinstall hkarchive"
         )
     _check_archive(db_path)
     with crawl_lock(db_path), tempfile.TemporaryDirectory(prefix="hkarchive-demo-") as folder:
