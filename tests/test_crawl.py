@@ -197,6 +197,13 @@ def test_demo_archives_every_release_of_the_bundled_mirror(tmp_path: Path) -> No
     ]
     assert "story 1: 4 items from cairs, cpii, govhk, smartcity" in result.stdout
     assert "Sample query" in result.stdout
+    # Crawled from the bundled mirror: its newest release (2022) is no silence of GovHK's.
+    checked = run_cli("check", "--db", str(db))
+    assert checked.code == 0, checked.stderr
+    assert checked.stderr == ""
+    said = "govhk: not checked for silence: no run of it crawled the live site's current days"
+    assert f"{said} (the last, run 1, went through the mirror http" in checked.stdout
+    assert checked.stdout.splitlines()[-1].startswith(f"ok: {db}: 4 sources")
 
 
 def warnings(log: str) -> list[str]:
