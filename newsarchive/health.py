@@ -364,10 +364,11 @@ def not_live(run_id: int, arguments: str | None) -> str:
     except ValueError:
         args = {}
     args = args if isinstance(args, dict) else {}
-    days = f"{args.get('since')} to {args.get('until')}" if args.get("until") else "past days"
+    days = f"{args.get('since')} to {args['until']}" if args.get("until") else None
     if args.get("mirror"):
-        return f"the last, run {run_id}, went through the mirror {args['mirror']}, for {days}"
-    return f"the last, run {run_id}, was a backfill of {days}"
+        window = f", for {days}" if days else ""
+        return f"the last, run {run_id}, went through the mirror {args['mirror']}{window}"
+    return f"the last, run {run_id}, was a backfill of {days or 'past days'}"
 
 
 @dataclass(frozen=True)
@@ -408,11 +409,12 @@ def unchecked(db: sqlite_utils.Database, *, now: datetime, silent_days: int = 2)
         ).fetchone()
         why = not_live(last[0], last[1]) if last else "none of its own is recorded"
         newest = _newest_day(db, source, today=now.date())
+        what = f"its newest item was published on {newest}" if newest else "it has no items"
         found.append(
             Unchecked(
                 source,
                 "not checked for silence: no run of it crawled the live site's current days "
-                f"({why}); its newest item was published on {newest}",
+                f"({why}); {what}",
             )
         )
     return found

@@ -335,6 +335,14 @@ def test_a_backfill_of_past_days_is_not_a_live_crawl(db: sqlite_utils.Database) 
     assert unchecked(db, now=NOW) == []
 
 
+def test_what_is_not_checked_is_said_without_a_window_or_items(db: sqlite_utils.Database) -> None:
+    add_run(db, "govhk", arguments={"mirror": "http://127.0.0.1:8000"})
+    [_, govhk] = unchecked(db, now=NOW)
+    assert govhk.message.endswith(
+        "(the last, run 1, went through the mirror http://127.0.0.1:8000); it has no items"
+    )
+
+
 def test_a_live_source_gone_silent_is_reported_whatever_was_backfilled_since(
     db: sqlite_utils.Database,
 ) -> None:
