@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from newsarchive.db import BUSY_TIMEOUT, ArchiveError, fault_error
+from newsarchive.db import BUSY_TIMEOUT, ArchiveError, NoArchive, fault_error
 from newsarchive.schema import migrate
 
 
@@ -24,10 +24,10 @@ def open_archive(
     if target.is_dir():
         raise ArchiveError(f"cannot use {target} as the archive: it is a directory")
     if not create and not target.exists():
-        raise ArchiveError(f"no archive at {target}")
+        raise NoArchive(f"no archive at {target.absolute()}")
     _check_folder(target)
     if not create and target.stat().st_size == 0:
-        raise ArchiveError(f"no archive at {target}: the file is empty")
+        raise NoArchive(f"no archive at {target.absolute()}: the file is empty")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(target, timeout=busy_timeout)

@@ -29,6 +29,11 @@ class ArchiveError(Exception):
     """The archive cannot be opened or written; the message names the path and the reason."""
 
 
+class NoArchive(ArchiveError):
+    """No archive where a command that only reads one looked (no file, or an empty one); the
+    message names the path in full, as a relative one depends on where the command ran."""
+
+
 class ArchiveCorrupt(ArchiveError):
     """The archive file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB): nothing more may be written."""
 

@@ -321,12 +321,123 @@ def _run_problem(run: Run) -> Problem | None:
     )
 
 
+# --- live crawls, and crawls of a mirror or of the past ------------------------------------------
+
+# A run crawled the live sites' current days unless its arguments say it went through a mirror
+# or its window ended before the day before it started (a backfill of the past). Only live runs
+# say anything of a schedule or of a source going silent. (CASE, not AND: SQLite may evaluate
+# both sides of an AND, and json_extract fails on text that is not JSON.) Rows without
+# arguments count as live.
+_NOT_LIVE = (
+    "CASE WHEN json_valid(arguments) THEN "
+    "json_extract(arguments, '$.mirror') IS NOT NULL "
+    "OR substr(json_extract(arguments, '$.until'), 1, 10) "
+    "< date(substr(started_at, 1, 10), '-1 day') "
+    "ELSE 0 END"
+)
+LIVE_RUN = f"NOT coalesce({_NOT_LIVE}, 0)"
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    """A source's latest run that crawled the live site's current days."""
+
+    id: int
+    started_at: str | None
+
+
+def last_live_runs(db: sqlite_utils.Database) -> dict[str, LiveRun]:
+    """Per spider, its latest live run (see LIVE_RUN); spiders with none are left out."""
+    return {
+        spider: LiveRun(int(run_id), started)
+        for spider, run_id, started in db.execute(
+            f"SELECT spider, max(id), started_at FROM crawl_runs WHERE {LIVE_RUN} GROUP BY spider"
+        )
+    }
+
+
+def not_live(run_id: int, arguments: str | None) -> str:
+    """Why a run that was not live was not: ``went through the mirror URL`` or ``was a backfill
+    of 2017-07-01 to 2022-06-21``, with ``the last, run N,`` before it."""
+    try:
+        args = json.loads(arguments or "{}")
+    except ValueError:
+        args = {}
+    args = args if isinstance(args, dict) else {}
+    days = f"{args.get('since')} to {args['until']}" if args.get("until") else None
+    if args.get("mirror"):
+        window = f", for {days}" if days else ""
+        return f"the last, run {run_id}, went through the mirror {args['mirror']}{window}"
+    return f"the last, run {run_id}, was a backfill of {days or 'past days'}"
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """A check `hkarchive check` did not make, and why: not a problem, said so it is not taken
+    for a pass."""
+
+    source: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"
+
+
+def unchecked(db: sqlite_utils.Database, *, now: datetime, silent_days: int = 2) -> list[Unchecked]:
+    """The silence checks left out because no run watched the live site: for the archive (no
+    live run at all: no schedule to have stopped), and for each daily source with no live run
+    (crawled from a mirror, or backfilled: its newest item may be years old, and that is no
+    silence)."""
+    if db.execute("SELECT count(*) FROM crawl_runs").fetchone()[0] == 0:
+        return []
+    live = last_live_runs(db)
+    found = []
+    if not live:
+        found.append(
+            Unchecked(
+                "archive",
+                "not checked for a stopped schedule: no run crawled a live site's current days "
+                "(every run went through a mirror or was a backfill of past days)",
+            )
+        )
+    for source in daily_sources(db, today=now.date(), silent_days=silent_days):
+        if source in live:
+            continue
+        last = db.execute(
+            "SELECT id, arguments FROM crawl_runs WHERE spider = ? ORDER BY id DESC LIMIT 1",
+            [source],
+        ).fetchone()
+        why = not_live(last[0], last[1]) if last else "none of its own is recorded"
+        newest = _newest_day(db, source, today=now.date())
+        what = f"its newest item was published on {newest}" if newest else "it has no items"
+        found.append(
+            Unchecked(
+                source,
+                "not checked for silence: no run of it crawled the live site's current days "
+                f"({why}); {what}",
+            )
+        )
+    return found
+
+
+def _newest_day(db: sqlite_utils.Database, source: str, *, today: date) -> str | None:
+    """The day of a source's newest item, leaving out items dated after today (a site's typo
+    must not hide a silence)."""
+    row = db.execute(
+        "SELECT max(substr(published_at, 1, 10)) FROM articles "
+        "WHERE source = ? AND published_at < ?",
+        [source, (today + timedelta(days=1)).isoformat()],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def stale_archive(
     db: sqlite_utils.Database, *, now: datetime, silent_days: int = 2
 ) -> list[Problem]:
-    """No crawl of any source has started for silent_days: the schedule itself has stopped."""
+    """No live crawl of any source has started for silent_days: the schedule itself has
+    stopped. A crawl of a mirror or a backfill of past days is no sign of a schedule."""
     row = db.execute(
-        "SELECT id, spider, started_at FROM crawl_runs ORDER BY id DESC LIMIT 1"
+        f"SELECT id, spider, started_at FROM crawl_runs WHERE {LIVE_RUN} ORDER BY id DESC LIMIT 1"
     ).fetchone()
     started = _parse_time(row[2]) if row else None
     if started is None or now - started <= timedelta(days=silent_days):
@@ -335,8 +446,8 @@ def stale_archive(
         Problem(
             "stale",
             "archive",
-            f"no crawl has started for more than {silent_days} days (the last, run {row[0]} "
-            f"of {row[1]}, started {row[2]}): is the timer or cron job still installed?",
+            f"no live crawl has started for more than {silent_days} days (the last, run "
+            f"{row[0]} of {row[1]}, started {row[2]}): is the timer or cron job still installed?",
         )
     ]
 
@@ -360,26 +471,26 @@ def daily_sources(db: sqlite_utils.Database, *, today: date, silent_days: int = 
 def silent_sources(
     db: sqlite_utils.Database, *, now: datetime, silent_days: int = 2
 ) -> list[Problem]:
-    """Daily sources whose newest archived item was published more than silent_days ago."""
+    """Daily sources crawled live whose newest archived item was published more than
+    silent_days ago. A source only crawled from a mirror or backfilled is left out (`unchecked`
+    says so): that its newest item is old says nothing of the site."""
     today = now.date()
+    live = last_live_runs(db)
     problems = []
     for source in daily_sources(db, today=today, silent_days=silent_days):
-        # Items dated in the future (a site's typo) must not hide a silence.
-        newest, archived = db.execute(
-            "SELECT max(substr(published_at, 1, 10)), max(first_seen_at) FROM articles "
-            "WHERE source = ? AND published_at < ?",
-            [source, (today + timedelta(days=1)).isoformat()],
-        ).fetchone()
+        if source not in live:
+            continue
+        newest = _newest_day(db, source, today=today)
         if newest is not None and (today - date.fromisoformat(newest)).days <= silent_days:
             continue
         what = f"the newest item was published on {newest}" if newest else "it has no items"
-        since = f", the last new item was archived at {archived}" if archived else ""
+        run = live[source]
         problems.append(
             Problem(
                 "silent",
                 source,
-                f"no new items for more than {silent_days} days: {what}{since} "
-                "(it normally publishes daily)",
+                f"no new items for more than {silent_days} days: {what}; it was last crawled "
+                f"live by run {run.id}, started {run.started_at} (it normally publishes daily)",
             )
         )
     return problems

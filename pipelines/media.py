@@ -91,7 +91,10 @@ class MediaPipeline(FilesPipeline):
     def from_crawler(cls, crawler: Crawler) -> Self:
         """Enabled by ``HKARCHIVE_MEDIA``; the store is the archive's own directory."""
         if not crawler.settings.getbool("HKARCHIVE_MEDIA"):
-            raise NotConfigured("HKARCHIVE_MEDIA is off (hkarchive crawl --media turns it on)")
+            # Said at INFO, and NotConfigured without a message: with one, Scrapy logs it as a
+            # warning, on every scheduled crawl, of a setting that is off on purpose.
+            logger.info("Media downloads are off (HKARCHIVE_MEDIA; hkarchive crawl --media)")
+            raise NotConfigured
         root = archive_dir(str(crawler.settings.get("HKARCHIVE_DB"))).resolve()
         return cls(str(root / MEDIA_DIR), crawler=crawler)
 

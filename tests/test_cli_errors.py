@@ -483,6 +483,24 @@ def test_reading_a_missing_archive_creates_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", READERS)
+def test_a_missing_default_archive_is_named_in_full_with_how_to_name_another(
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Run outside a checkout, the default data/archive.db is relative to somewhere else."""
+    if command == "serve":
+        pytest.importorskip("datasette")
+    monkeypatch.delenv("HKARCHIVE_DB", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = run(capsys, *READERS[command])
+    where = tmp_path / "data" / "archive.db"
+    assert_refused(result, 1, f"no archive at {where} ", "use --db PATH or set HKARCHIVE_DB")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_crawl_with_the_mirror_down_creates_no_archive_folder_or_lock(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -102,6 +103,9 @@ def test_crawl_run_is_recorded_with_counts(
     assert missing == (last - first).days + 1 - len(days)
     assert json.loads(arguments)["lang"] == "en"
     assert f"{len(ENGLISH)} new" in result.stdout
+    assert f"{missing} index pages missing" in result.stdout
+    # Days without an index page are normal: summed up there, not a warning each.
+    assert not warnings(result.stderr), warnings(result.stderr)[:5]
 
 
 def test_second_crawl_fetches_no_archived_release_and_changes_nothing(
@@ -193,6 +197,50 @@ def test_demo_archives_every_release_of_the_bundled_mirror(tmp_path: Path) -> No
     ]
     assert "story 1: 4 items from cairs, cpii, govhk, smartcity" in result.stdout
     assert "Sample query" in result.stdout
+    # Crawled from the bundled mirror: its newest release (2022) is no silence of GovHK's.
+    checked = run_cli("check", "--db", str(db))
+    assert checked.code == 0, checked.stderr
+    assert checked.stderr == ""
+    said = "govhk: not checked for silence: no run of it crawled the live site's current days"
+    assert f"{said} (the last, run 1, went through the mirror http" in checked.stdout
+    assert checked.stdout.splitlines()[-1].startswith(f"ok: {db}: 4 sources")
+
+
+def warnings(log: str) -> list[str]:
+    """The log's lines at WARNING or above (Scrapy's format: date time [logger] LEVEL: ...)."""
+    return [line for line in log.splitlines() if LOUD.match(line)]
+
+
+LOUD = re.compile(r"\S+ \S+ \[[^\]]+\] (WARNING|ERROR|CRITICAL): ")
+
+
+def test_a_scheduled_crawl_with_nothing_to_report_logs_nothing(
+    mirror_server: MirrorServer, tmp_path: Path
+) -> None:
+    """Every source, quiet, as the schedule runs it: missing index pages and media downloads
+    left off are no news; the summary on standard output counts the missing days."""
+    db = tmp_path / "archive.db"
+    result = run_cli("crawl", "-q", "--since", "2022-05-01", "--until", "2022-06-30",
+                     "--mirror", mirror_server.url, "--db", str(db))  # fmt: skip
+    assert result.code == 0, result.stderr[-3000:]
+    assert result.stderr == ""
+    [(missing,)] = rows(db, "SELECT index_pages_missing FROM crawl_runs WHERE spider = 'govhk'")
+    assert missing > 100  # two languages of 61 days, of which the mirror holds a few
+    assert f"{missing} index pages missing, 0 errors" in result.stdout
+
+
+def test_verbose_crawl_names_each_missing_index_page(
+    mirror_server: MirrorServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "archive.db"
+    result = crawl(mirror_server, db, "-v", "--since", "2022-05-17", "--until", "2022-05-17",
+                   "--lang", "en")  # fmt: skip
+    assert result.code == 0, result.stderr[-3000:]
+    assert "1 index pages missing" in result.stdout
+    said = [line for line in result.stderr.splitlines() if "No index page at" in line]
+    assert len(said) == 1
+    page = "https://www.info.gov.hk/gia/general/202205/17.htm"
+    assert f"DEBUG: No index page at {page} (404)" in said[0]
 
 
 def test_unextractable_and_missing_pages_are_errors_not_rows(tmp_path: Path) -> None:
@@ -209,9 +257,15 @@ def test_unextractable_and_missing_pages_are_errors_not_rows(tmp_path: Path) -> 
     )
     db = tmp_path / "archive.db"
     with MirrorServer(tmp_path / "mirror").start() as server:
-        result = crawl(server, db, "--since", "2022-05-25", "--until", "2022-05-25", "--lang", "en")
+        result = crawl(
+            server, db, "-q", "--since", "2022-05-25", "--until", "2022-05-25", "--lang", "en"
+        )
     assert result.code == 1
     assert "2 errors" in result.stderr
+    # Quiet, as scheduled: real problems are still logged, each in its own line.
+    loud = warnings(result.stderr)
+    assert any("ERROR: Cannot extract" in line and "P2022052500001" in line for line in loud)
+    assert any("ERROR:" in line and "P2022052500002" in line for line in loud)
     assert rows(db, "SELECT id FROM articles") == [("govhk:P2022052500588",)]
     assert rows(db, "SELECT errors, status FROM crawl_runs") == [(2, "finished")]
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]

@@ -27,6 +27,7 @@ from newsarchive.health import (
     daily_sources,
     failures_from_stats,
     run_health_values,
+    unchecked,
 )
 from newsarchive.linking.stories import link_stories
 from newsarchive.model import FIRST_SEEN, FIRST_WORDS, Article, Photo
@@ -62,11 +63,12 @@ def add_run(
     failures: int = 0,
     coverage: dict[str, Any] | None = None,
     pid: int | None = 4242,
+    arguments: dict[str, Any] | None = None,
 ) -> int:
     started = NOW - ago
     row = {
         "spider": spider,
-        "arguments": "{}",
+        "arguments": json.dumps(arguments or {}),
         "started_at": started.isoformat(),
         "finished_at": None
         if status == "running"
@@ -300,6 +302,94 @@ def test_govhk_without_new_items_for_n_days_is_reported(db: sqlite_utils.Databas
     assert check_archive(db, now=NOW, silent_days=3) == []
 
 
+MIRROR_RUN = {"mirror": "http://127.0.0.1:8000", "since": "2017-07-01", "until": "2022-06-21"}
+# A backfill of past days, as `hkarchive crawl --since 2017-07-01 --until 2022-06-21` records it.
+BACKFILL = {"since": "2017-07-01", "until": "2022-06-21", "incremental": False}
+
+
+def test_a_source_crawled_only_from_a_mirror_is_not_checked_for_silence_and_says_why(
+    db: sqlite_utils.Database,
+) -> None:
+    run = add_run(db, "govhk", arguments=MIRROR_RUN)
+    add_article(db, "govhk", datetime(2022, 6, 21, 10, 0, tzinfo=HKT), seen=NOW)
+    assert check_archive(db, now=NOW) == []
+    notes = [str(note) for note in unchecked(db, now=NOW)]
+    assert notes[0].startswith("archive: not checked for a stopped schedule")
+    assert notes[1] == (
+        "govhk: not checked for silence: no run of it crawled the live site's current days "
+        f"(the last, run {run}, went through the mirror http://127.0.0.1:8000, for 2017-07-01 "
+        "to 2022-06-21); its newest item was published on 2022-06-21"
+    )
+
+
+def test_a_backfill_of_past_days_is_not_a_live_crawl(db: sqlite_utils.Database) -> None:
+    add_run(db, "govhk", ago=timedelta(days=5), arguments=BACKFILL)
+    daily_items(db, "govhk", range(900, 940))
+    assert check_archive(db, now=NOW) == [], "neither silent nor a stopped schedule"
+    [_, govhk] = unchecked(db, now=NOW)
+    assert "was a backfill of 2017-07-01 to 2022-06-21" in govhk.message
+    # A window reaching the day before the crawl (--since "3 days ago") is live.
+    recent = {"since": "2024-05-06", "until": "2024-05-09", "incremental": False}
+    add_run(db, "govhk", ago=timedelta(hours=1), arguments=recent)
+    assert kinds(check_archive(db, now=NOW)) == [("silent", "govhk")]
+    assert unchecked(db, now=NOW) == []
+
+
+def test_what_is_not_checked_is_said_without_a_window_or_items(db: sqlite_utils.Database) -> None:
+    add_run(db, "govhk", arguments={"mirror": "http://127.0.0.1:8000"})
+    [_, govhk] = unchecked(db, now=NOW)
+    assert govhk.message.endswith(
+        "(the last, run 1, went through the mirror http://127.0.0.1:8000); it has no items"
+    )
+
+
+def test_a_live_source_gone_silent_is_reported_whatever_was_backfilled_since(
+    db: sqlite_utils.Database,
+) -> None:
+    live = add_run(db, "govhk", ago=timedelta(days=1))
+    daily_items(db, "govhk", range(4, 40))
+    # Then a backfill of 2017 (items archived just now) and a crawl of a mirror.
+    add_run(db, "govhk", ago=timedelta(hours=2), arguments=BACKFILL)
+    add_article(db, "govhk", datetime(2017, 7, 1, 10, 0, tzinfo=HKT), seen=NOW)
+    add_run(db, "govhk", ago=timedelta(hours=1), arguments=MIRROR_RUN)
+    [problem] = check_archive(db, now=NOW)
+    assert (problem.kind, problem.source) == ("silent", "govhk")
+    assert problem.message == (
+        "no new items for more than 2 days: the newest item was published on 2024-05-06; it "
+        f"was last crawled live by run {live}, started {(NOW - timedelta(days=1)).isoformat()} "
+        "(it normally publishes daily)"
+    )
+    assert unchecked(db, now=NOW) == []
+
+
+def test_a_schedule_stopped_is_reported_however_recent_a_backfill_is(
+    db: sqlite_utils.Database,
+) -> None:
+    live = add_run(db, "cairs", ago=timedelta(days=3))
+    add_run(db, "cairs", ago=timedelta(hours=1), arguments=BACKFILL)
+    daily_items(db, "cairs", range(3, 40, 7))
+    [problem] = check_archive(db, now=NOW)
+    assert (problem.kind, problem.source) == ("stale", "archive")
+    assert f"(the last, run {live} of cairs," in problem.message
+
+
+def test_check_of_a_mirror_archive_says_what_it_did_not_check_and_exits_0(
+    db: sqlite_utils.Database, db_path: Path
+) -> None:
+    now = datetime.now(HKT)
+    db.table("crawl_runs").insert({"spider": "govhk", "arguments": json.dumps(MIRROR_RUN),
+                                   "started_at": now.isoformat(), "status": "finished",
+                                   "errors": 0})  # fmt: skip
+    add_article(db, "govhk", datetime(2022, 6, 21, 10, 0, tzinfo=HKT), seen=now)
+    result = CliRunner().invoke(check, ["--db", str(db_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("archive: not checked for a stopped schedule: ")
+    assert lines[1].startswith("govhk: not checked for silence: ")
+    assert lines[2].startswith("ok: ")
+    assert result.stderr == ""
+
+
 def test_a_source_that_publishes_on_most_days_counts_as_daily(
     db: sqlite_utils.Database,
 ) -> None:
@@ -474,7 +564,7 @@ def test_check_lists_every_problem_and_exits_1(db: sqlite_utils.Database, db_pat
     lines = result.stderr.strip().splitlines()
     assert [line.split(":")[0] for line in lines[:-1]] == ["govhk", "archive", "govhk"]
     assert "last run 1, started" in lines[0]
-    assert "no crawl has started for more than 2 days" in lines[1]
+    assert "no live crawl has started for more than 2 days" in lines[1]
     assert "no new items for more than 2 days" in lines[2]
     # hkarchive prints "hkarchive: error:"; the archive's file itself is sound.
     assert re.fullmatch(rf"Error: 3 problems in {re.escape(str(db_path))} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -45,9 +46,16 @@ def pipeline(tmp_path: Path, media: bool = True) -> MediaPipeline:
     return made
 
 
-def test_media_downloads_are_off_unless_asked(tmp_path: Path) -> None:
-    with pytest.raises(NotConfigured, match="HKARCHIVE_MEDIA"):
+def test_media_downloads_are_off_unless_asked_and_say_so_below_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(NotConfigured) as off:
         pipeline(tmp_path, media=False)
+    # No message: Scrapy would log one as a warning on every crawl without --media.
+    assert off.value.args == ()
+    [said] = [r for r in caplog.records if "HKARCHIVE_MEDIA" in r.getMessage()]
+    assert said.levelno == logging.INFO
 
 
 def test_files_are_stored_beside_the_archive(tmp_path: Path) -> None:

@@ -237,8 +237,9 @@ def test_a_response_that_cannot_be_kept_is_an_error_not_a_crash(
 def test_raw_archive_can_be_turned_off(tmp_path: Path) -> None:
     crawler = get_crawler(Spider, {"HKARCHIVE_DB": str(tmp_path / "a.db"),
                                    "HKARCHIVE_RAW_ARCHIVE": False})  # fmt: skip
-    with pytest.raises(NotConfigured):
+    with pytest.raises(NotConfigured) as off:
         RawArchiveMiddleware.from_crawler(crawler)
+    assert off.value.args == ()  # with a message, Scrapy logs it as a warning
 
 
 def test_warc_name_and_archive_directory() -> None:

@@ -161,6 +161,7 @@ REVIEWED_SQL_INTERPOLATIONS = {
     ("newsarchive/articles.py", "table"): "a key of the _CHILDREN constant",
     ("newsarchive/health.py", "_RUN_COLUMNS"): "column names, a constant",
     ("newsarchive/health.py", "where"): "'' or 'WHERE spider = ?'",
+    ("newsarchive/health.py", "LIVE_RUN"): "a fixed SQL condition on a run's row, a constant",
     ("newsarchive/linking/pairs.py", "', '.join(_PAIR_COLUMNS)"): "column names, a constant",
     ("newsarchive/linking/pairs.py", "placeholders(chunk)"): "one ? per id",
     ("newsarchive/linking/pairs.py", "placeholders(wanted)"): "one ? per id",

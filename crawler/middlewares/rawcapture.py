@@ -247,7 +247,10 @@ class RawArchiveMiddleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         """Read the archive path; connect to the spider's open and close."""
         if not crawler.settings.getbool("HKARCHIVE_RAW_ARCHIVE", True):
-            raise NotConfigured("HKARCHIVE_RAW_ARCHIVE is off")
+            # At INFO, not as Scrapy's warning for a NotConfigured with a message: it is off
+            # on purpose.
+            logger.info("Raw captures are off (HKARCHIVE_RAW_ARCHIVE): no WARC files are kept")
+            raise NotConfigured
         middleware = cls(crawler, str(crawler.settings.get("HKARCHIVE_DB")))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)

@@ -87,7 +87,12 @@ class GovhkSpider(ArchiveSpider):
 
     def parse_index(self, response: Response) -> Iterator[Request | ListingRead | FetchFailed]:
         """Follow every release linked from a daily index page (found by URL pattern)."""
-        if self._missing(response) or not isinstance(response, TextResponse):
+        if response.status == 404:
+            # A day without releases has no index page: normal, and thousands of them in a
+            # long backfill. Counted for the run's summary line; each is named at DEBUG (-v).
+            logger.debug("No index page at %s (404)", response.url)
+            self._stats.inc_value("hkarchive/index_missing")
+        if response.status == 404 or not isinstance(response, TextResponse):
             yield ListingRead(SOURCE, response.url, response.status, 0)
             return
         self._stats.inc_value("hkarchive/index_pages")
@@ -101,17 +106,15 @@ class GovhkSpider(ArchiveSpider):
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """Follow the releases of an RSS feed of the newest releases."""
-        if self._missing(response) or not isinstance(response, TextResponse):
+        if response.status == 404:
+            # Unlike a day's index page, the feed is always there: its absence is news.
+            logger.warning("No feed at %s (404)", response.url)
+            self._stats.inc_value("hkarchive/feed_missing")
+            return
+        if not isinstance(response, TextResponse):
             return
         self._stats.inc_value("hkarchive/feed_pages")
         yield from self._follow(list(feed_release_links(response.text, response.url)), response.url)
-
-    def _missing(self, response: Response) -> bool:
-        if response.status != 404:
-            return False
-        logger.warning("No index page at %s (404)", response.url)
-        self._stats.inc_value("hkarchive/index_missing")
-        return True
 
     def _follow(self, refs: list[ReleaseRef], listed_on: str) -> Iterator[Request]:
         """Request the listed releases the archive lacks or wants again, once each."""

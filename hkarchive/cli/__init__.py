@@ -36,6 +36,7 @@ from hkarchive.cli import (
     serve,
 )
 from hkarchive.cli.options import (
+    ARCHIVE_HINT,
     day_option,
     db_option,
     mirror_option,
@@ -53,7 +54,14 @@ from newsarchive.articles import (
     holdings,
     sample_query,
 )
-from newsarchive.db import CORRUPT, ArchiveCorrupt, ArchiveError, DiskFull, fault_error
+from newsarchive.db import (
+    CORRUPT,
+    ArchiveCorrupt,
+    ArchiveError,
+    DiskFull,
+    NoArchive,
+    fault_error,
+)
 from newsarchive.health import last_run_id, runs_after
 from newsarchive.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock
 
@@ -522,6 +530,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoppedBySignal as exc:
         click.echo(f"hkarchive: {exc}", err=True)
         return exc.exit_code
+    except NoArchive as exc:
+        click.echo(f"hkarchive: error: {one_line(str(exc))} ({ARCHIVE_HINT})", err=True)
+        return 1
     except (ArchiveError, SourceConfigError, LockError) as exc:
         click.echo(f"hkarchive: error: {one_line(str(exc))}", err=True)
         return 1

@@ -22,6 +22,7 @@ from newsarchive.health import (
     latest_run,
     quick_check,
     recent_runs,
+    unchecked,
 )
 from newsarchive.lock import ArchiveLock, LockError
 
@@ -180,6 +181,10 @@ def check(silent_days: int, coverage_drop: float, db_path: str) -> None:
     --coverage-drop below its median over the runs before (a site redesign). Problems go to
     standard error, one per line; the "ok" line to standard output.
 
+    Silence and a stopped schedule are judged by live runs only: a run through a mirror, or a
+    backfill of days before the day before it started, says nothing of them. Where no run was
+    live (the demo's archive, a backfill), a line on standard output says what was not checked.
+
     Example: hkarchive check --silent-days 3
     """
     now = hk_now()
@@ -196,8 +201,11 @@ def check(silent_days: int, coverage_drop: float, db_path: str) -> None:
             coverage_drop=coverage_drop,
             running_pids=running_pids(db_path),
         )
+        skipped = unchecked(db, now=now, silent_days=silent_days)
         sources = archived_sources(db)
         last = latest_run(db)
+    for note in skipped:
+        click.echo(str(note))
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:

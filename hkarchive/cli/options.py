@@ -38,6 +38,10 @@ db_option = click.option(
 )
 
 
+# What an error about a missing archive adds: how to name another.
+ARCHIVE_HINT = "use --db PATH or set HKARCHIVE_DB"
+
+
 class FloatRange(click.FloatRange):
     """click's FloatRange, refusing NaN, which compares false with both bounds and so slips
     through them (and infinities, for a range open at one end)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from hkarchive.cli.options import db_option
+from hkarchive.cli.options import ARCHIVE_HINT, db_option
 from newsarchive.archive import limit_sqlite_heap
 from newsarchive.db import CORRUPT, corrupt_message, storage_fault
 from newsarchive.schema import read_layout
@@ -56,7 +56,10 @@ def inspect_archive(db_path: str) -> Archive:
         # A runtime error, as every command that reads the archive reports a bad one.
         raise click.ClickException(f"cannot serve {path}: it is a directory")
     if not path.is_file():
-        raise click.ClickException(f"no archive at {path} (create one: hkarchive crawl or demo)")
+        raise click.ClickException(
+            f"no archive at {path.absolute()} (create one with hkarchive crawl or demo, "
+            f"or {ARCHIVE_HINT})"
+        )
     # Reading a WAL archive creates its -wal and -shm files; a refused file is left as it was.
     sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
     absent = [p for p in sidecars if not p.exists()]
