@@ -167,7 +167,7 @@ ARG_CASES |= {
         "--out",
     ),
     "export out is a folder": (["export", "--format", "csv", "--out", "{tmp}"], 2, "--out"),
-    "export without format": (["export"], 2, "--format"),
+    "export bad format": (["export", "--format", "xml"], 2, "--format"),
     "search without query": (["search"], 2, "QUERY"),
     "search limit 0": (["search", "launch", "--limit", "0"], 2, "--limit"),
     "runs limit 0": (["runs", "--limit", "0"], 2, "--limit"),
