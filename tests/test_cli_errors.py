@@ -282,6 +282,7 @@ READERS = {
     "check": ["check"],
     "story": ["story", "govhk:P2022052500588"],
     "pairs": ["pairs"],
+    "query": ["query", "select count(*) from articles"],
     "reparse": ["reparse"],
     "serve": ["serve", "--port", "0"],
 }
@@ -303,6 +304,7 @@ NOT_A_FAULT = {
     ("a read-only file", "serve"),
     ("a read-only file", "check"),
     ("a read-only file", "pairs"),
+    ("a read-only file", "query"),
     ("a newer schema", "serve"),
 }
 

@@ -31,6 +31,7 @@ from hkarchive.cli import (
     health,
     history,
     pairs,
+    query,
     reparse,
     search,
     serve,
@@ -539,6 +540,7 @@ for command in (
     source_commands,
     pairs.pairs,
     search.search,
+    query.query,
 ):
     cli.add_command(command)
 

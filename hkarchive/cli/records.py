@@ -3,12 +3,13 @@
 A record is a dict keyed by the archive's column names. ``table`` is for reading (each command
 may lay it out its own way, else aligned columns); ``json`` is one array, ``jsonl`` one object
 per line, ``csv`` a header row of the field names then a row per record (UTF-8, Chinese never
-escaped). Records are written as they come, so a long stream (an export) is never held whole,
-except by the generic table, which measures its columns first.
+escaped; a BLOB as base64). Records are written as they come, so a long stream (an export) is
+never held whole, except by the generic table, which measures its columns first.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -79,7 +80,14 @@ class _Counted:
 
 
 def _only(record: Record, fields: Sequence[str]) -> dict[str, Any]:
-    return {name: record.get(name) for name in fields}
+    return {name: _blob(record.get(name)) for name in fields}
+
+
+def _blob(value: Any) -> Any:
+    """Bytes (a BLOB column) as sqlite-utils writes them in JSON: base64, flagged as such."""
+    if isinstance(value, bytes):
+        return {"$base64": True, "encoded": base64.b64encode(value).decode("ascii")}
+    return value
 
 
 def _write_json(sink: TextSink, records: Iterable[dict[str, Any]]) -> None:
@@ -93,9 +101,14 @@ def _write_json(sink: TextSink, records: Iterable[dict[str, Any]]) -> None:
 
 
 def _cell(value: Any) -> Any:
-    """A CSV cell: None empty, a list or a dict as JSON, anything else as it is."""
+    """A CSV cell: None empty, a boolean 1 or 0 (as SQLite has it), a list or a dict as JSON,
+    anything else as it is."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False)
     return value
@@ -104,6 +117,8 @@ def _cell(value: Any) -> Any:
 def _text(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list | dict):
