@@ -414,7 +414,8 @@ def _changes(page: ArticlePage) -> list[dict[str, Any]]:
         changes.append(
             {
                 "number": older.number,
-                "fetched_at": older.fetched_at,
+                "first_seen_at": older.first_seen_at or "",
+                "last_seen_at": older.last_seen_at,
                 "title": older.title,
                 "lines": lines,
             }

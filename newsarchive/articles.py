@@ -62,9 +62,11 @@ def next_visit(first_seen_at: str, now: str) -> str | None:
     return None
 
 
+# The last two: when the content in the row was last fetched, and when it was first stored.
 _STATE_SQL = (
     "SELECT content_hash, first_seen_at, coalesce(visits, 0), title, published_at, body_text, "
-    "coalesce(last_fetched_at, last_seen_at) FROM articles WHERE id = ?"
+    "coalesce(last_fetched_at, last_seen_at), coalesce(last_changed_at, first_seen_at) "
+    "FROM articles WHERE id = ?"
 )
 
 
@@ -185,7 +187,7 @@ def _update_article(db: sqlite_utils.Database, article_id: str, values: dict[str
 def _save_version(
     db: sqlite_utils.Database, article_id: str, state: tuple[Any, ...], run_id: int | None
 ) -> None:
-    content_hash, _, _, title, published_at, body_text, fetched_at = state
+    content_hash, _, _, title, published_at, body_text, fetched_at, first_seen_at = state
     number = db.execute(
         "SELECT coalesce(max(version), 0) + 1 FROM article_versions WHERE article_id = ?",
         [article_id],
@@ -195,6 +197,7 @@ def _save_version(
             "article_id": article_id,
             "version": number,
             "fetched_at": fetched_at,
+            "first_seen_at": first_seen_at,
             "title": title,
             "published_at": published_at,
             "body_text": body_text,

@@ -337,6 +337,18 @@ def _v10_link_queue(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v11_version_first_seen(db: sqlite_utils.Database) -> None:
+    # When each earlier version was first stored; fetched_at says when it was last seen. Only
+    # a first version's can be known for rows written before: its item's first_seen_at (a later
+    # version was first stored when the one before it changed, a time no row kept).
+    db.execute("ALTER TABLE article_versions ADD COLUMN first_seen_at TEXT")
+    db.execute(
+        "UPDATE article_versions SET first_seen_at = "
+        "(SELECT a.first_seen_at FROM articles a WHERE a.id = article_versions.article_id) "
+        "WHERE version = 1"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_image_files_and_body_hash,
@@ -348,6 +360,7 @@ MIGRATIONS: list[Migration] = [
     _v8_failures,
     _v9_search_by_date,
     _v10_link_queue,
+    _v11_version_first_seen,
 ]
 
 

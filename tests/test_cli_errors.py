@@ -167,7 +167,7 @@ ARG_CASES |= {
         "--out",
     ),
     "export out is a folder": (["export", "--format", "csv", "--out", "{tmp}"], 2, "--out"),
-    "export without format": (["export"], 2, "--format"),
+    "export bad format": (["export", "--format", "xml"], 2, "--format"),
     "search without query": (["search"], 2, "QUERY"),
     "search limit 0": (["search", "launch", "--limit", "0"], 2, "--limit"),
     "runs limit 0": (["runs", "--limit", "0"], 2, "--limit"),
@@ -282,6 +282,7 @@ READERS = {
     "check": ["check"],
     "story": ["story", "govhk:P2022052500588"],
     "pairs": ["pairs"],
+    "query": ["query", "select count(*) from articles"],
     "reparse": ["reparse"],
     "serve": ["serve", "--port", "0"],
 }
@@ -303,6 +304,7 @@ NOT_A_FAULT = {
     ("a read-only file", "serve"),
     ("a read-only file", "check"),
     ("a read-only file", "pairs"),
+    ("a read-only file", "query"),
     ("a newer schema", "serve"),
 }
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 import csv
-import io
 import json
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from hkarchive.cli import export as cli_export
 from hkarchive.cli.export import CSV_COLUMNS, export
 from newsarchive.archive import open_archive
 from newsarchive.articles import upsert_article
+from newsarchive.exports import iter_articles
 from newsarchive.linking.pairs import pair_releases
 from tests.test_pairs import INNOHK_EN, INNOHK_ZH, SEEN, TWINS, _releases
 
@@ -119,15 +120,12 @@ def test_csv_holds_a_header_and_one_flat_row_per_article(db_path: str, tmp_path:
 
 
 def test_csv_escapes_semicolons_inside_urls() -> None:
-    stream = io.StringIO()
-    write = cli_export.csv_writer(stream)
     article: dict[str, Any] = dict.fromkeys(CSV_COLUMNS, "")
     article |= {"images": [{"url": "https://x.hk/a;b.jpg"}, {"url": "https://x.hk/c.jpg"}]}
     article |= {"attachments": [], "videos": [], "related_links": []}
-    write(article)
-    row = next(csv.DictReader(io.StringIO(stream.getvalue())))
+    row = cli_export.csv_record(article)
     assert row["image_urls"] == "https://x.hk/a%3Bb.jpg;https://x.hk/c.jpg"
-    assert row["image_count"] == "2"
+    assert row["image_count"] == 2
 
 
 @pytest.mark.parametrize(
@@ -175,20 +173,14 @@ def test_a_failed_export_leaves_the_previous_file_and_no_other(
     out = tmp_path / "export.jsonl"
     out.write_text("the previous export\n", encoding="utf-8")
 
-    def failing_writer(stream: cli_export.TextSink) -> cli_export.Writer:
-        write = cli_export.jsonl_writer(stream)
-        written = 0
-
-        def write_some(article: dict[str, Any]) -> None:
-            nonlocal written
-            if written == 10:
+    def failing_after_ten(*args: Any) -> Iterator[dict[str, Any]]:
+        """The articles, until the eleventh finds the disk full."""
+        for number, article in enumerate(iter_articles(*args)):
+            if number == 10:
                 raise OSError("disk full")
-            write(article)
-            written += 1
+            yield article
 
-        return write_some
-
-    monkeypatch.setitem(cli_export.WRITERS, "jsonl", failing_writer)
+    monkeypatch.setattr(cli_export, "iter_articles", failing_after_ten)
     result = run("--format", "jsonl", "--out", str(out), "--db", db_path)
     assert result.exit_code == 1
     assert f"cannot write {out}: disk full" in result.stderr
@@ -232,10 +224,25 @@ def test_bad_arguments_are_usage_errors_and_write_nothing(
     assert sorted(tmp_path.iterdir()) == before
 
 
-def test_format_is_required(db_path: str) -> None:
-    result = run("--db", db_path)
-    assert result.exit_code == 2
-    assert "--format" in result.stderr
+def test_format_is_json_lines_unless_asked_otherwise(db_path: str) -> None:
+    result = run("--lang", "zh", "--db", db_path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == run("--format", "jsonl", "--lang", "zh", "--db", db_path).stdout
+    assert len([json.loads(line) for line in result.stdout.splitlines()]) == 9
+
+
+def test_json_is_one_array_of_the_json_lines_objects(db_path: str) -> None:
+    lines = run("--lang", "zh", "--db", db_path).stdout.splitlines()
+    array = run("--format", "json", "--lang", "zh", "--db", db_path).stdout
+    assert json.loads(array) == [json.loads(line) for line in lines]
+
+
+def test_table_shows_one_line_per_article(db_path: str) -> None:
+    result = run("--format", "table", "--lang", "zh", "--db", db_path)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 9
+    assert any(line.endswith(f"[{INNOHK_ZH}]") and "  govhk  zh  " in line for line in lines)
 
 
 def test_a_missing_archive_is_not_created(tmp_path: Path) -> None:

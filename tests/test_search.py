@@ -512,7 +512,17 @@ def test_cli_prints_hits_as_a_table_json_or_csv(
     assert main(["search", "InnoHK", "--lang", "en", "--format", "json", "--db", str(db_path)]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert [hit["id"] for hit in hits] == [EN_ROBOTS.id, EN_LAUNCH.id]
-    assert set(hits[0]) == {"id", "source", "lang", "published_at", "title", "snippet", "score"}
+    assert list(hits[0]) == [
+        "id",
+        "source",
+        "lang",
+        "published_at",
+        "title",
+        "url",
+        "snippet",
+        "score",
+    ]
+    assert hits[0]["url"].startswith("https://")
     assert hits[0]["score"] is None
     args = ["search", "InnoHK", "--lang", "en", "--order", "relevance", "--format", "json"]
     assert main([*args, "--db", str(db_path)]) == 0
@@ -522,7 +532,7 @@ def test_cli_prints_hits_as_a_table_json_or_csv(
     args = ["search", "robots", "--source", "cairs", "--since", "2022-06-01", "--format", "csv"]
     assert main([*args, "--db", str(db_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "id,source,lang,published_at,title,snippet,score"
+    assert lines[0] == "id,source,lang,published_at,title,url,snippet,score"
     assert lines[1].startswith(f"{EN_ROBOTS.id},cairs,en,2022-06-02T10:00:00+08:00,")
     assert main(["search", "nothing", "like", "this", "--db", str(db_path)]) == 0
     captured = capsys.readouterr()

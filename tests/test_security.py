@@ -162,6 +162,7 @@ REVIEWED_SQL_INTERPOLATIONS = {
     ("newsarchive/health.py", "_RUN_COLUMNS"): "column names, a constant",
     ("newsarchive/health.py", "where"): "'' or 'WHERE spider = ?'",
     ("newsarchive/health.py", "LIVE_RUN"): "a fixed SQL condition on a run's row, a constant",
+    ("newsarchive/reader.py", "', '.join(_ARTICLE_COLUMNS)"): "the reader's columns, a constant",
     ("newsarchive/linking/pairs.py", "', '.join(_PAIR_COLUMNS)"): "column names, a constant",
     ("newsarchive/linking/pairs.py", "placeholders(chunk)"): "one ? per id",
     ("newsarchive/linking/pairs.py", "placeholders(wanted)"): "one ? per id",
@@ -556,9 +557,18 @@ def test_datasette_shows_hostile_html_sanitised_and_text_escaped(
     assert hostile_parts(shown) == []
     assert "<script>alert('title')" not in page
     assert "&lt;script&gt;alert(" in page
-    status, listing = _get(ds, "/archive/articles", _size="max")
+    # The table opens on its compact columns (a redirect); ?_all=1 shows them all.
+    status, listing = _get(ds, "/archive/articles", _size="max", _all="1")
     assert status == 200
     assert "alert(" not in "".join(re.findall(r"<(?!/)[^>]*>", listing))
+    # The reader's page of the item: its body sanitised again, its title escaped.
+    status, read = _get(ds, "/-/article/" + row_id)
+    assert status == 200
+    text = read.split('<div class="hk-text">', 1)[1].split("</div>", 1)[0]
+    assert "Hostile paragraph one" in text
+    assert hostile_parts(text) == []
+    assert "<script>alert('title')" not in read
+    assert "&lt;script&gt;alert(" in read
 
 
 MARKUP_NAME = "<img src=x onerror=alert('name')><script>alert('name')</script>"

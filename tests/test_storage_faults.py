@@ -98,6 +98,7 @@ COMMANDS = {
     "story --relink": ["story", "--relink"],
     "pairs": ["pairs"],
     "pairs --relink": ["pairs", "--relink"],
+    "query": ["query", "select title, body_text from articles"],
     "reparse": ["reparse"],
 }
 

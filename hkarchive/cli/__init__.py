@@ -13,7 +13,7 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from hkarchive.cli import (
     health,
     history,
     pairs,
+    query,
     reparse,
     search,
     serve,
@@ -39,12 +40,14 @@ from hkarchive.cli.options import (
     ARCHIVE_HINT,
     day_option,
     db_option,
+    format_option,
     mirror_option,
     one_line,
     printable,
     usage_error,
 )
 from hkarchive.cli.process import check_mirror_reachable, crawl_settings, process_class
+from hkarchive.cli.records import write_records
 from hkarchive.cli.source import source as source_commands
 from newsarchive.archive import check_creatable, check_writable, open_archive
 from newsarchive.articles import (
@@ -428,6 +431,20 @@ def mirror_serve(directory: str, host: str, port: int, db_path: str) -> None:
         raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
 
 
+STORY_FIELDS = (
+    "story_id",
+    "article_id",
+    "role",
+    "similarity",
+    "method",
+    "linked_to",
+    "source",
+    "published_at",
+    "title",
+)
+RELINK_FIELDS = ("stories", "links", "changes", "seconds")
+
+
 @cli.command()
 @click.argument("ident", metavar="[ID]", required=False)
 @click.option(
@@ -435,8 +452,9 @@ def mirror_serve(directory: str, host: str, port: int, db_path: str) -> None:
     is_flag=True,
     help="Link every archived item into stories again (idempotent) and print the counts.",
 )
+@format_option
 @db_option
-def story(ident: str | None, relink: bool, db_path: str) -> None:
+def story(ident: str | None, relink: bool, output_format: str, db_path: str) -> None:
     """Show the story ID belongs to: the original item first, then its republications.
 
     ID is an article id (govhk:P2022052500588) or a story number. Each line shows the role,
@@ -455,25 +473,54 @@ def story(ident: str | None, relink: bool, db_path: str) -> None:
             check_writable(Path(db_path))
             with crawl_lock(db_path):
                 report = link_stories(db)
-            click.echo(
+            counts = {
+                "stories": report.stories,
+                "links": report.links,
+                "changes": report.changes,
+                "seconds": round(report.seconds, 2),
+            }
+            line = (
                 f"stories: {report.stories}, linked items: {report.links}, "
                 f"rows changed: {report.changes}, seconds: {report.seconds:.2f}"
             )
+            write_records([counts], output_format, RELINK_FIELDS, table=lambda _: [line])
             return
-        for line in _story_lines(db, ident):
-            click.echo(line)
+        story_id, members = _story(db, ident)
+    if story_id is None:
+        records: list[dict[str, Any]] = []
+    else:
+        records = [{"story_id": story_id, **asdict(m)} for m in members]
+    write_records(
+        records,
+        output_format,
+        STORY_FIELDS,
+        table=lambda _: _story_table(ident, story_id, members),
+    )
 
 
-def _story_lines(db: Any, ident: str) -> list[str]:
-    """The lines `hkarchive story ID` prints; a usage error when the archive has no such ID."""
+def _story(db: Any, ident: str) -> tuple[int | None, list[Any]]:
+    """The story ID is in and its members; (None, []) for an item in no story, and a usage
+    error when the archive has no such ID."""
     from newsarchive.linking.stories import find_story, story_members
 
     story_id = find_story(db, ident)
     if story_id is not None:
-        return _format_story(story_id, story_members(db, story_id))
+        return story_id, story_members(db, story_id)
     if not ident.isdigit() and article_exists(db, ident):
-        return [f"{ident} is in no story: no other archived item matches it"]
+        return None, []
     raise click.UsageError(f"no article or story {ident!r} in the archive")
+
+
+def _story_table(ident: str, story_id: int | None, members: Sequence[Any]) -> list[str]:
+    if story_id is None:
+        return [f"{printable(ident)} is in no story: no other archived item matches it"]
+    return _format_story(story_id, members)
+
+
+def _story_lines(db: Any, ident: str) -> list[str]:
+    """The lines `hkarchive story ID` prints; a usage error when the archive has no such ID."""
+    story_id, members = _story(db, ident)
+    return _story_table(ident, story_id, members)
 
 
 def _format_story(story_id: int, members: Sequence[Any]) -> list[str]:
@@ -503,6 +550,7 @@ for command in (
     source_commands,
     pairs.pairs,
     search.search,
+    query.query,
 ):
     cli.add_command(command)
 

@@ -1,4 +1,4 @@
-"""`hkarchive export`: the archive's articles as JSON Lines or CSV, streamed in constant memory.
+"""`hkarchive export`: the archive's articles as JSON Lines, JSON or CSV, in constant memory.
 
 Articles are read batch by batch (newsarchive/exports.py) and every article is written before
 the next batch is read, so an export of any size holds one batch.
@@ -6,31 +6,36 @@ the next batch is read, so an export of any size holds one batch.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 import click
 import sqlite_utils
 
 from crawler.sources import known_sources
-from hkarchive.cli.options import day_option, db_option, usage_error
+from hkarchive.cli.options import (
+    day_option,
+    db_option,
+    output_format_option,
+    printable,
+    usage_error,
+)
+from hkarchive.cli.records import Record, TextSink, write_records
 from newsarchive.archive import open_archive
 from newsarchive.exports import (
     ARTICLE_COLUMNS,
+    CHILDREN,
     LINK_COLUMNS,
     ExportFilter,
     iter_articles,
     read_snapshot,
 )
 
-FORMATS = ("jsonl", "csv")
 # CSV is flat: each nested list becomes a count and its URLs joined by ";" (a ";" inside a URL
 # is written %3B, which names the same resource); body_html is left out (it is the markup of
 # body_text, and a spreadsheet cell is no place for it).
@@ -47,56 +52,38 @@ CSV_COLUMNS = (
 )
 
 
-class TextSink(Protocol):
-    """Anything text is written to: a file opened for text, or standard output as UTF-8."""
-
-    def write(self, text: str, /) -> object: ...
+# JSON and JSON Lines: every column, the links, and the media nested as lists.
+FIELDS = (*ARTICLE_COLUMNS, *LINK_COLUMNS, *CHILDREN)
 
 
-Writer = Callable[[dict[str, Any]], None]
+def csv_record(article: dict[str, Any]) -> dict[str, Any]:
+    """An article as one flat CSV row (CSV_COLUMNS)."""
+    row = {c: article[c] for c in CSV_ARTICLE_COLUMNS}
+    for table, name in CSV_CHILD_NAMES.items():
+        entries = article[table]
+        row[f"{name}_count"] = len(entries)
+        row[f"{name}_urls"] = ";".join(e["url"].replace(";", "%3B") for e in entries)
+    return row
 
 
-def jsonl_writer(stream: TextSink) -> Writer:
-    """Writes each article as one line of JSON (UTF-8, not escaped)."""
-
-    def write(article: dict[str, Any]) -> None:
-        stream.write(json.dumps(article, ensure_ascii=False) + "\n")
-
-    return write
-
-
-def csv_writer(stream: TextSink) -> Writer:
-    """Writes a header, then each article as one row of flat columns (CSV_COLUMNS)."""
-    out = csv.writer(stream)
-    out.writerow(CSV_COLUMNS)
-
-    def write(article: dict[str, Any]) -> None:
-        row = [article[c] for c in CSV_ARTICLE_COLUMNS]
-        for table in CSV_CHILD_NAMES:
-            entries = article[table]
-            row += [len(entries), ";".join(e["url"].replace(";", "%3B") for e in entries)]
-        out.writerow(row)
-
-    return write
-
-
-WRITERS: dict[str, Callable[[TextSink], Writer]] = {"jsonl": jsonl_writer, "csv": csv_writer}
+def table_lines(articles: Iterable[Record]) -> Iterator[str]:
+    """One line per article, as it comes: time, source, language, title and id."""
+    for a in articles:
+        when = (a["published_at"] or "")[:16].replace("T", " ")
+        yield f"{when:<16}  {a['source']}  {a['lang']}  {printable(a['title'])}  [{a['id']}]"
 
 
 def export_articles(
     db: sqlite_utils.Database, stream: TextSink, fmt: str, selection: ExportFilter
 ) -> int:
-    """Write the selected articles to stream in fmt ("jsonl" or "csv"); returns how many.
-
-    The whole export reads one snapshot of the archive, even while a crawl writes to it.
+    """Write the selected articles to stream in fmt (jsonl, json, csv or table); returns how
+    many. The whole export reads one snapshot of the archive, even while a crawl writes to it.
     """
-    write = WRITERS[fmt](stream)
-    count = 0
     with read_snapshot(db):
-        for article in iter_articles(db, selection):
-            write(article)
-            count += 1
-    return count
+        articles = iter_articles(db, selection)
+        if fmt == "csv":
+            return write_records(map(csv_record, articles), fmt, CSV_COLUMNS, out=stream)
+        return write_records(articles, fmt, FIELDS, table=table_lines, out=stream)
 
 
 class _Utf8(TextSink):
@@ -148,13 +135,7 @@ def _check_out(out: str | None) -> None:
 
 
 @click.command("export")
-@click.option(
-    "--format",
-    "fmt",
-    required=True,
-    type=click.Choice(FORMATS),
-    help="jsonl: one JSON object per article, media nested; csv: one flat row per article.",
-)
+@output_format_option(default="jsonl")
 @click.option(
     "--source",
     "sources",
@@ -172,7 +153,7 @@ def _check_out(out: str | None) -> None:
 )
 @db_option
 def export(
-    fmt: str,
+    output_format: str,
     sources: tuple[str, ...],
     lang: str | None,
     since: str | None,
@@ -180,14 +161,15 @@ def export(
     out: str | None,
     db_path: str,
 ) -> None:
-    """Export archived articles, oldest first, as JSON Lines or CSV (UTF-8).
+    """Export archived articles, oldest first, as JSON Lines (the default), JSON or CSV (UTF-8).
 
     JSON Lines: one object per article with its columns, the id of its translation
     (translation_id) and its story number (story_id), and its images, attachments, videos and
-    related_links nested as lists. CSV: one row per article with a header; each list becomes a
-    count and a column of its URLs joined by ";" (image_count, image_urls, ...), and body_html
-    is left out. --since and --until select by publication day in Hong Kong time; articles
-    without a publication date are exported only when neither is given.
+    related_links nested as lists (JSON: one array of those objects). CSV: one row per article
+    with a header; each list becomes a count and a column of its URLs joined by ";"
+    (image_count, image_urls, ...), and body_html is left out. table: a line per article.
+    --since and --until select by publication day in Hong Kong time; articles without a
+    publication date are exported only when neither is given.
 
     Example: hkarchive export --format jsonl --source govhk --since 2022-05-01 --out may.jsonl
     """
@@ -203,7 +185,7 @@ def export(
     with open_archive(db_path, create=False) as db:
         try:
             with output(out) as stream:
-                count = export_articles(db, stream, fmt, selection)
+                count = export_articles(db, stream, output_format, selection)
         except OSError as exc:
             if out is None:
                 raise  # a closed pipe (| head) is click's to handle, quietly

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import asdict, fields
 from datetime import datetime
 
 import click
 
-from hkarchive.cli.options import FloatRange, db_option
+from hkarchive.cli.options import FloatRange, db_option, format_option
+from hkarchive.cli.records import write_records
 from newsarchive.archive import open_archive
 from newsarchive.clock import hk_now
 from newsarchive.db import ArchiveCorrupt, corrupt_message
 from newsarchive.health import (
+    Problem,
     Run,
     archived_sources,
     check_archive,
@@ -38,6 +41,9 @@ RUN_COLUMNS = (
     "failures",
     "errors",
 )
+# The records of --format json, jsonl and csv: crawl_runs' columns.
+RUN_FIELDS = tuple(field.name for field in fields(Run))
+PROBLEM_FIELDS = tuple(field.name for field in fields(Problem))
 # Bounds of the number options: far beyond any use, and inside what dates and SQLite can take.
 MAX_RUNS_SHOWN = 100_000
 MAX_SILENT_DAYS = 3650
@@ -116,8 +122,9 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[s
     help="Runs to show.",
 )
 @click.option("--source", help="Only the runs of this source (spider).")
+@format_option
 @db_option
-def runs(limit: int, source: str | None, db_path: str) -> None:
+def runs(limit: int, source: str | None, output_format: str, db_path: str) -> None:
     """List recent crawls, newest first: when, how long, what they fetched and stored.
 
     304s are answers "not modified" to conditional requests; failures are requests that failed
@@ -128,12 +135,16 @@ def runs(limit: int, source: str | None, db_path: str) -> None:
     """
     with open_archive(db_path, create=False) as db:
         found = recent_runs(db, limit=limit, spider=source)
-        if not found:
-            which = f" of {source}" if source else ""
-            click.echo(f"no runs{which} in {db_path}")
-            return
-        for line in format_table(RUN_COLUMNS, [run_cells(run) for run in found]):
-            click.echo(line)
+    if not found and output_format == "table":
+        which = f" of {source}" if source else ""
+        click.echo(f"no runs{which} in {db_path}")
+        return
+    write_records(
+        [asdict(run) for run in found],
+        output_format,
+        RUN_FIELDS,
+        table=lambda _: format_table(RUN_COLUMNS, [run_cells(run) for run in found]),
+    )
 
 
 def running_pids(db_path: str) -> set[int]:
@@ -168,8 +179,9 @@ def running_pids(db_path: str) -> set[int]:
     type=FloatRange(0, 1),
     help="Fall in a field's coverage, from its recent median, that is reported.",
 )
+@format_option
 @db_option
-def check(silent_days: int, coverage_drop: float, db_path: str) -> None:
+def check(silent_days: int, coverage_drop: float, output_format: str, db_path: str) -> None:
     """Check the archive's health; exit 1 listing every problem, or print "ok".
 
     First the file itself: SQLite's quick_check reads every page (about a second per GB once
@@ -179,7 +191,9 @@ def check(silent_days: int, coverage_drop: float, db_path: str) -> None:
     and any source with items on most days of the month before); no crawl at all for as long;
     a field (title, date, body, images) whose coverage in the latest run fell more than
     --coverage-drop below its median over the runs before (a site redesign). Problems go to
-    standard error, one per line; the "ok" line to standard output.
+    standard error, one per line; the "ok" line to standard output. With --format json, jsonl
+    or csv the problems (kind, source, message) go to standard output, the last line to
+    standard error.
 
     Silence and a stopped schedule are judged by live runs only: a run through a mirror, or a
     backfill of days before the day before it started, says nothing of them. Where no run was
@@ -204,15 +218,20 @@ def check(silent_days: int, coverage_drop: float, db_path: str) -> None:
         skipped = unchecked(db, now=now, silent_days=silent_days)
         sources = archived_sources(db)
         last = latest_run(db)
+    # What was not checked: on standard output with the table, beside the records otherwise.
     for note in skipped:
-        click.echo(str(note))
-    for problem in problems:
-        click.echo(str(problem), err=True)
+        click.echo(str(note), err=output_format != "table")
+    if output_format == "table":
+        for problem in problems:
+            click.echo(str(problem), err=True)
+    else:
+        write_records([asdict(problem) for problem in problems], output_format, PROBLEM_FIELDS)
     if problems:
         raise click.ClickException(
             f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {db_path} ({checked})"
         )
     click.echo(
         f"ok: {db_path}: {len(sources)} sources ({', '.join(sources)}), "
-        f"last run {last[0]} started {(last[1] or '')[:16].replace('T', ' ')}, {checked}"
+        f"last run {last[0]} started {(last[1] or '')[:16].replace('T', ' ')}, {checked}",
+        err=output_format != "table",  # standard output holds the records (none)
     )

@@ -1,4 +1,4 @@
-"""What every `hkarchive` command shares: the --db option and usage errors.
+"""What every `hkarchive` command shares: the --db and --format options and usage errors.
 
 Commands live in modules of their own in this package and are registered on the group in its
 ``__init__.py``.
@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from crawler.dates import parse_day
 from newsarchive import DEFAULT_ARCHIVE
+
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 
 def _remember_db(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -94,3 +97,22 @@ mirror_option = click.option(
     show_envvar=True,
     help="Fetch https://HOST/PATH from MIRROR/HOST/PATH instead (items keep their real URLs).",
 )
+
+
+FORMATS = ("table", "json", "jsonl", "csv")
+
+
+def output_format_option(default: str = "table") -> Callable[[FC], FC]:
+    """The --format option of every command that prints data (see hkarchive/cli/records.py)."""
+    return click.option(
+        "--format",
+        "output_format",
+        default=default,
+        show_default=True,
+        type=click.Choice(FORMATS),
+        help="table to read; json (one array), jsonl (an object a line) or csv to process.",
+    )
+
+
+# The usual one: a table unless asked otherwise.
+format_option = output_format_option()

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
 
-from hkarchive.cli.options import db_option, printable, usage_error
+from hkarchive.cli.options import db_option, format_option, printable, usage_error
+from hkarchive.cli.records import write_records
 from newsarchive.archive import check_writable, open_archive
 from newsarchive.articles import article_exists
-from newsarchive.linking.pairs import pair_counts, pair_releases, translation_of
+from newsarchive.linking.pairs import (
+    PairCounts,
+    Twin,
+    pair_counts,
+    pair_releases,
+    translation_of,
+)
 from newsarchive.lock import crawl_lock
 
 WEAK = 0.9
+
+
+COUNT_FIELDS = ("source", "en", "zh", "pairs", "rate", "weak")
+TWIN_FIELDS = ("en_id", "zh_id", "translation_id", "title", "confidence", "evidence")
 
 
 @click.command("pairs")
@@ -23,16 +35,18 @@ WEAK = 0.9
     is_flag=True,
     help="Pair every archived item again (idempotent) before printing the counts.",
 )
+@format_option
 @db_option
-def pairs(ident: str | None, relink: bool, db_path: str) -> None:
+def pairs(ident: str | None, relink: bool, output_format: str, db_path: str) -> None:
     """Show how many items are paired with their translation, or the twin of item ID.
 
     Each GovHK release is published in English and in Chinese under two ids; a crawl pairs
     the items it stored by issue time, media, numbers and names (see translation_pairs). Per
     source this prints the items in each language, the pairs, the share of the smaller side
-    that is paired, and the pairs under 0.9 confidence. With ID, it prints that item's twin,
-    the confidence and the signals that agreed. With --relink, the whole archive is paired
-    again first, holding the archive's lock as a crawl does.
+    that is paired (rate), and the pairs under 0.9 confidence (weak). With ID, it prints that
+    item's twin, the confidence and the signals that agreed. With --relink, the whole archive
+    is paired again first, holding the archive's lock as a crawl does (its report goes to
+    standard error with --format json, jsonl or csv).
 
     Example: hkarchive pairs govhk:P2022052500588
     """
@@ -40,8 +54,11 @@ def pairs(ident: str | None, relink: bool, db_path: str) -> None:
         usage_error("give an article id or --relink, not both")
     with open_archive(db_path, create=False) as db:
         if ident is not None:
-            for line in _twin_lines(db, ident):
-                click.echo(line)
+            twin = _twin(db, ident)
+            records = [] if twin is None else [_twin_record(twin)]
+            write_records(
+                records, output_format, TWIN_FIELDS, table=lambda _: _twin_lines(ident, twin)
+            )
             return
         if relink:
             # It rewrites the pairs: under the archive's lock, as a crawl (LockHeld if taken).
@@ -50,24 +67,50 @@ def pairs(ident: str | None, relink: bool, db_path: str) -> None:
                 report = pair_releases(db)
             click.echo(
                 f"paired again: {report.pairs} pairs, {report.changes} rows changed, "
-                f"{report.seconds:.2f} s"
+                f"{report.seconds:.2f} s",
+                err=output_format != "table",  # standard output holds the records
             )
         counts = pair_counts(db, below=WEAK)
+    write_records(
+        [asdict(c) | {"rate": round(c.rate, 4)} for c in counts],
+        output_format,
+        COUNT_FIELDS,
+        table=lambda _: _count_lines(counts),
+    )
+
+
+def _count_lines(counts: list[PairCounts]) -> list[str]:
     if not counts:
-        click.echo("no source has items in both languages")
-    for c in counts:
-        click.echo(
-            f"{c.source}: {c.en} English, {c.zh} Chinese, {c.pairs} pairs "
-            f"({c.rate:.0%} of the smaller side), {c.weak} under {WEAK} confidence"
-        )
+        return ["no source has items in both languages"]
+    return [
+        f"{c.source}: {c.en} English, {c.zh} Chinese, {c.pairs} pairs "
+        f"({c.rate:.0%} of the smaller side), {c.weak} under {WEAK} confidence"
+        for c in counts
+    ]
 
 
-def _twin_lines(db: Any, ident: str) -> list[str]:
+def _twin(db: Any, ident: str) -> Twin | None:
+    """The twin of ident, None when it has none; a usage error when there is no such item."""
     twin = translation_of(db, ident)
-    if twin is None:
-        if article_exists(db, ident):
-            return [f"{ident} has no translation paired with it"]
+    if twin is None and not article_exists(db, ident):
         usage_error(f"no article {ident!r} in the archive")
+    return twin
+
+
+def _twin_record(twin: Twin) -> dict[str, Any]:
+    return {
+        "en_id": twin.en_id,
+        "zh_id": twin.zh_id,
+        "translation_id": twin.article_id,
+        "title": twin.title,
+        "confidence": twin.confidence,
+        "evidence": twin.evidence,
+    }
+
+
+def _twin_lines(ident: str, twin: Twin | None) -> list[str]:
+    if twin is None:
+        return [f"{printable(ident)} has no translation paired with it"]
     signals = twin.evidence
     return [
         f"{printable(twin.article_id)}  {printable(twin.title)}",

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, astuple, fields
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, fields
 
 import click
 
-from hkarchive.cli.options import day_option, db_option, printable, usage_error
+from hkarchive.cli.options import day_option, db_option, format_option, printable, usage_error
+from hkarchive.cli.records import write_records
 from newsarchive import search as full_text
 from newsarchive.archive import open_archive
 from newsarchive.articles import source_has_articles
 from newsarchive.lock import crawl_lock
 
-FORMATS = ("table", "json", "csv")
 BOLD = ("\x1b[1m", "\x1b[22m")
 BRACKETS = ("[", "]")
 
@@ -34,14 +31,7 @@ BRACKETS = ("[", "]")
 @click.option(
     "--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="Most hits shown."
 )
-@click.option(
-    "--format",
-    "output_format",
-    default="table",
-    show_default=True,
-    type=click.Choice(FORMATS),
-    help="How hits are printed.",
-)
+@format_option
 @click.option(
     "--order",
     default="newest",
@@ -121,22 +111,21 @@ def _reindex(db_path: str) -> None:
     click.echo(f"search index rebuilt: {count} items in {time.monotonic() - started:.1f} s")
 
 
+FIELDS = tuple(field.name for field in fields(full_text.Hit))
+
+
 def _print(hits: Sequence[full_text.Hit], output_format: str) -> None:
-    if output_format == "json":
-        click.echo(json.dumps([asdict(hit) for hit in hits], ensure_ascii=False, indent=2))
-    elif output_format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([field.name for field in fields(full_text.Hit)])
-        writer.writerows(astuple(hit) for hit in hits)
-        click.echo(out.getvalue(), nl=False)
-    elif not hits:
+    if output_format == "table" and not hits:
         click.echo("no items match", err=True)
-    else:
-        for number, hit in enumerate(hits, start=1):
-            day = (hit.published_at or "")[:10]
-            title, snippet = printable(hit.title), printable(hit.snippet)
-            click.echo(
-                f"{number:>2}. {day}  {hit.source}  {hit.lang}  {title}  [{printable(hit.id)}]"
-            )
-            click.echo(f"    {snippet}")
+        return
+    write_records(
+        [asdict(hit) for hit in hits], output_format, FIELDS, table=lambda _: _table(hits)
+    )
+
+
+def _table(hits: Sequence[full_text.Hit]) -> Iterator[str]:
+    for number, hit in enumerate(hits, start=1):
+        day = (hit.published_at or "")[:10]
+        title, snippet = printable(hit.title), printable(hit.snippet)
+        yield f"{number:>2}. {day}  {hit.source}  {hit.lang}  {title}  [{printable(hit.id)}]"
+        yield f"    {snippet}"

@@ -26,8 +26,15 @@ from crawler.sources import (
 from crawler.sources.config import NAME, SourceConfig, parse_source
 from crawler.spiderloader import spider_class
 from crawler.spiders.discovering import Discovery
-from hkarchive.cli.options import db_option, mirror_option, printable, usage_error
+from hkarchive.cli.options import (
+    db_option,
+    format_option,
+    mirror_option,
+    printable,
+    usage_error,
+)
 from hkarchive.cli.process import crawl_settings, process_class, usable_mirror
+from hkarchive.cli.records import write_records
 from newsarchive.clock import hk_now
 from newsarchive.model import Article
 
@@ -39,26 +46,50 @@ def source() -> None:
     """The news sources: GovHK, the bundled ones and the user's (HKARCHIVE_SOURCES)."""
 
 
-def source_rows() -> list[tuple[str, str, str, str]]:
-    """(name, kind, where it is declared, title) of every source, by name."""
+FIELDS = ("name", "kind", "origin", "path", "title")
+
+
+def source_records() -> list[dict[str, str | None]]:
+    """Every source by name: its name, kind, where it comes from (built in, bundled or user),
+    the file that declares it (None for GovHK) and its title."""
     declared = configs()
     user_dir = user_directory().resolve()
-    rows = []
+    records: list[dict[str, str | None]] = []
     for name in known_sources():
         if name == GOVHK:
             title = f"GovHK press releases (from {GOVHK_EARLIEST})"
-            rows.append((name, "govhk", "built in", title))
+            records.append(dict(zip(FIELDS, (name, "govhk", "built in", None, title), strict=True)))
             continue
         config = declared[name]
         path = config.path.resolve() if config.path is not None else None
         origin = "user" if path is not None and path.parent == user_dir else "bundled"
-        rows.append((name, config.kind, f"{origin}: {path}", config.title))
-    return rows
+        found = (name, config.kind, origin, str(path) if path else None, config.title)
+        records.append(dict(zip(FIELDS, found, strict=True)))
+    return records
+
+
+def _table(records: list[dict[str, str | None]]) -> list[str]:
+    """Name, kind and declaration aligned, the title last (as wide as it is)."""
+    rows = [HEADER] + [
+        (
+            r["name"] or "",
+            r["kind"] or "",
+            f"{r['origin']}: {r['path']}" if r["path"] else r["origin"] or "",
+            r["title"] or "",
+        )
+        for r in records
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    return [
+        "  ".join([*(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)), row[3]])
+        for row in rows
+    ]
 
 
 @source.command("list")
+@format_option
 @db_option
-def source_list(db_path: str) -> None:
+def source_list(output_format: str, db_path: str) -> None:
     """List every source: name, kind, the file that declares it, and its title.
 
     GovHK is built in; every other source is a TOML file, bundled with hkarchive or in the
@@ -67,11 +98,8 @@ def source_list(db_path: str) -> None:
     Example: hkarchive source list
     """
     del db_path  # accepted like on every command; the sources are files, not archive rows
-    rows = [HEADER, *source_rows()]
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
-        click.echo("  ".join([*cells, row[3]]))
+    records = source_records()
+    write_records(records, output_format, FIELDS, table=lambda _: _table(records))
 
 
 # --- probing a site ----------------------------------------------------------------------------

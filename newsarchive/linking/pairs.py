@@ -698,6 +698,9 @@ class Twin:
     confidence: float
     # The signals that agreed and disagreed ({"agreed": [...], "disagreed": [...]}).
     evidence: dict[str, Any]
+    # The pair's row of translation_pairs: its English and its Chinese item.
+    en_id: str
+    zh_id: str
 
 
 def translation_of(db: sqlite_utils.Database, article_id: str) -> Twin | None:
@@ -713,4 +716,4 @@ def translation_of(db: sqlite_utils.Database, article_id: str) -> Twin | None:
         return None
     en_id, zh_id, confidence, evidence, title = row
     twin = zh_id if en_id == article_id else en_id
-    return Twin(twin, title, float(confidence), json.loads(evidence or "{}"))
+    return Twin(twin, title, float(confidence), json.loads(evidence or "{}"), en_id, zh_id)

@@ -31,6 +31,7 @@ class Hit:
     lang: str
     published_at: str | None
     title: str
+    url: str
     snippet: str
     score: float | None
 
@@ -182,7 +183,8 @@ def _runs(keys: Iterable[int]) -> Iterator[tuple[int, int]]:
 
 
 _ARTICLES_SQL = (
-    "SELECT rowid, id, source, lang, published_at, title, body_text FROM articles WHERE rowid IN"
+    "SELECT rowid, id, source, lang, published_at, title, url, body_text FROM articles "
+    "WHERE rowid IN"
 )
 # Other matches inside a range of hits are read but not highlighted: that is the costly part.
 _HIGHLIGHT_SQL = (
@@ -236,8 +238,8 @@ def _hit(
     rank: float | None,
     marks: tuple[str, str],
 ) -> Hit:
-    article_id, source, lang, published_at, title, body = article
-    assert article_id is not None and source is not None and lang is not None
+    article_id, source, lang, published_at, title, url, body = article
+    assert article_id is not None and source is not None and lang is not None and url is not None
     title, body = title or "", body or ""
     width = SNIPPET_WIDTH.get(lang, DEFAULT_SNIPPET_WIDTH)
     body_spans = _spans(body, marked[1], marked[3])
@@ -248,9 +250,8 @@ def _hit(
     else:
         snippet = excerpt(body, [], width, marks)
     # bm25 is negative, more so for better matches.
-    return Hit(
-        article_id, source, lang, published_at, title, snippet, None if rank is None else -rank
-    )
+    score = None if rank is None else -rank
+    return Hit(article_id, source, lang, published_at, title, url, snippet, score)
 
 
 def _spans(text: str, marked_words: str, marked_chars: str) -> list[Span]:
