@@ -157,6 +157,29 @@ def test_a_failing_step_keeps_its_items_queued_for_the_next_run(
     assert queued(db, "pairs") == []
 
 
+def test_a_full_disk_when_dequeuing_is_reported_and_keeps_the_items_queued(
+    db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The disk filled while the linked items were taken off the queue: reported as the step's
+    # failure (the crawl turns it into its one disk-full line), never raised from the end of
+    # the crawl as a traceback.
+    upsert_article(db, fixture_article("P2022052500588"), seen_at=SEEN, run_id=1)
+
+    def full(*args: Any) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(links_module, "dequeue", full)
+    linked = link_queued(db)
+    assert [message for message, _ in linked.failures] == [
+        "linking stories failed",
+        "pairing translations failed",
+    ]
+    assert queued(db, "stories") == queued(db, "pairs") == [GOVHK_INNOHK]
+    monkeypatch.undo()
+    assert link_queued(db).failures == []
+    assert queued(db, "stories") == queued(db, "pairs") == []
+
+
 def test_check_reports_items_left_queued_and_items_never_linked(
     db: sqlite_utils.Database,
 ) -> None:

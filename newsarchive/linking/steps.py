@@ -39,10 +39,12 @@ def link_queued(db: sqlite_utils.Database) -> Linked:
             continue
         try:
             rows = link(ids)
+            # Dequeued only once linked; a failed dequeue (a full disk) leaves them queued, and
+            # linking them again is idempotent.
+            dequeue(db, step, ids)
         except Exception as exc:  # reported to the caller, who counts it as an error
             linked.failures.append((message, exc))
             continue
-        dequeue(db, step, ids)
         if step == "stories":
             linked.story_links = rows
         else:
