@@ -129,11 +129,16 @@ def _row_value(row: Any, key: str) -> Any:
         return None
 
 
-def _thumbnail(row: Any, value: str) -> Markup:
+def _thumbnail(datasette: Any, row: Any, value: str) -> Markup:
+    """A photo's thumbnail linked to the full-size photo: the archive's own copy where
+    ``--media`` downloaded it and the server serves it (so it shows offline), else the
+    publisher's."""
+    local_path = _row_value(row, "local_path")
+    local = _local(datasette, local_path if isinstance(local_path, str) else None)
     full = _row_value(row, "url")
-    href = full if isinstance(full, str) and _is_web_url(full) else value
+    href = local or (full if isinstance(full, str) and _is_web_url(full) else value)
     return Markup('<a href="{}"><img class="hk-thumb" src="{}" alt="" loading="lazy"></a>').format(
-        href, value
+        href, local or value
     )
 
 
@@ -163,7 +168,7 @@ def render_cell(
             '<div class="hk-html-body">{}</div></details>'
         ).format(len(value), Markup(clean))  # noqa: S704 (nh3 made it safe)
     if column == "thumbnail_url" and _is_web_url(value):
-        return _thumbnail(row, value)
+        return _thumbnail(datasette, row, value)
     if column == "local_path":
         return _media_link(datasette, value)
     if table == "articles" and column == "title" and isinstance(_row_value(row, "id"), str):

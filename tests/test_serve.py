@@ -622,6 +622,10 @@ def test_downloaded_photos_are_served_from_the_media_folder(tmp_path: Path, arch
         assert '<a href="/media/full/0a4f.jpg">media/full/0a4f.jpg</a>' in html
         assert media.get("media/full/0a4f.jpg") == (200, "a photo")
         assert media.get("media/../archive.db")[0] == 404
+        # The thumbnail and the reader show the archive's copy, so they show offline.
+        assert '<img class="hk-thumb" src="/media/full/0a4f.jpg"' in html
+        _, page = media.get("-/article/" + INNOHK_EN_ID)
+        assert '<a href="/media/full/0a4f.jpg"><img src="/media/full/0a4f.jpg"' in page
 
 
 # --- The reader ---------------------------------------------------------------------------------
