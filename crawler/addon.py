@@ -18,9 +18,14 @@ PRIORITY = "spider"
 
 
 class ArchiveAddon:
-    """Applies HKARCHIVE_MIRROR's settings, then HKARCHIVE_OVERRIDES."""
+    """Applies HKARCHIVE_MIRROR's settings, then HKARCHIVE_OVERRIDES; with HKARCHIVE_MEDIA,
+    several items of a response wait for their downloads together (MEDIA_CONCURRENT_ITEMS)."""
 
     def update_settings(self, settings: Any) -> None:
+        if settings.getbool("HKARCHIVE_MEDIA"):
+            settings.set(
+                "CONCURRENT_ITEMS", settings.getint("MEDIA_CONCURRENT_ITEMS"), priority=PRIORITY
+            )
         mirror = settings.get("HKARCHIVE_MIRROR")
         if mirror:
             settings.update(mirror_overrides(mirror), priority=PRIORITY)
