@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,18 +19,21 @@ from crawler.extract.govhk import extract_release
 HEADERS = {"Content-Type": "text/html"}  # as the mirror serves them: no charset
 
 
-def load_responses(root: Path, limit: int) -> list[HtmlResponse]:
-    """Up to `limit` release pages of the mirror at root, as Scrapy hands them to the spider."""
+def sample_paths(root: Path, limit: int) -> list[tuple[Path, str]]:
+    """Up to `limit` release pages of the mirror at root, spread over it: (file, URL)."""
     base = root / GENERAL
     paths = sorted(base.glob("*/*/*.htm"))
     step = max(1, len(paths) // limit)
     return [
-        HtmlResponse(
-            url=f"https://{GENERAL}/{p.relative_to(base).as_posix()}",
-            body=p.read_bytes(),
-            headers=HEADERS,
-        )
-        for p in paths[::step][:limit]
+        (p, f"https://{GENERAL}/{p.relative_to(base).as_posix()}") for p in paths[::step][:limit]
+    ]
+
+
+def load_responses(root: Path, limit: int) -> list[HtmlResponse]:
+    """Up to `limit` release pages of the mirror at root, as Scrapy hands them to the spider."""
+    return [
+        HtmlResponse(url=url, body=path.read_bytes(), headers=HEADERS)
+        for path, url in sample_paths(root, limit)
     ]
 
 
@@ -80,8 +86,30 @@ def _fresh(response: HtmlResponse) -> HtmlResponse:
     return response.replace()
 
 
-def measure(root: Path, pages: int, repeats: int) -> dict[str, Any]:
-    """ms per page for extract_release and trafilatura.extract over the same pages."""
+def newsplease(python: str, root: Path, pages: int, repeats: int) -> dict[str, Any]:
+    """news-please's library extraction on the same pages, in its own interpreter (see
+    bench/newsplease_peer.py): ms per page and how many pages it gave a title."""
+    with tempfile.TemporaryDirectory() as tmp:
+        listing = Path(tmp) / "pages.json"
+        chosen = [{"path": str(path), "url": url} for path, url in sample_paths(root, pages)]
+        listing.write_text(json.dumps(chosen), encoding="utf-8")
+        done = subprocess.run(  # noqa: S603 (the interpreter the user named, our own script)
+            [python, str(Path(__file__).with_name("newsplease_peer.py")), str(listing),
+             str(repeats)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise SystemExit(f"news-please ({python}) failed: {last}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(
+    root: Path, pages: int, repeats: int, newsplease_python: str | None = None
+) -> dict[str, Any]:
+    """ms per page for extract_release and trafilatura.extract over the same pages, and
+    news-please's NewsPlease.from_html where its interpreter is given."""
     import trafilatura
 
     responses = load_responses(root, pages)
@@ -100,4 +128,9 @@ def measure(root: Path, pages: int, repeats: int) -> dict[str, Any]:
         "trafilatura_ms_per_page": traf,
         "trafilatura_ms_passes": traf_passes,
         "mean_page_bytes": sum(map(len, bodies)) / max(1, len(bodies)),
+        **(
+            {"newsplease": newsplease(newsplease_python, root, pages, max(1, repeats // 2))}
+            if newsplease_python
+            else {}
+        ),
     }

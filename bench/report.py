@@ -79,6 +79,12 @@ def rows(results: dict[str, Any]) -> list[Row]:
         out.append(_row("extraction", "  of which HTML parsing", ext["html_parse_ms_per_page"],
                         " ms"))  # fmt: skip
         out.append(_row("extraction", "trafilatura ms/page", ext["trafilatura_ms_per_page"], " ms"))
+        peer = ext.get("newsplease")
+        if peer:
+            out.append(_row("extraction", f"news-please {peer['version']} ms/page (from_html)",
+                            peer["ms_per_page"], " ms"))  # fmt: skip
+            out.append(_row("extraction", "news-please / GovHK extractor",
+                            peer["ms_per_page"] / ext["govhk_ms_per_page"], "×"))  # fmt: skip
     inc = s.get("incremental")
     if inc:
         m = inc["median"]

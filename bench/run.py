@@ -74,6 +74,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--search-passes", type=int, default=1, help="timed passes over the queries")
     p.add_argument("--upsert-rows", type=int, help="articles timed through upsert_article")
     p.add_argument("--extract-pages", type=int, help="pages timed in extraction (default 500)")
+    p.add_argument("--news-please", metavar="PYTHON",
+                   help="a Python with news-please installed: time its extraction too "
+                        "(bench/newsplease_peer.py)")  # fmt: skip
     p.add_argument(
         "--latency-ms",
         type=float,
@@ -348,7 +351,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if "extraction" not in args.skip:
             t = time.perf_counter()
             repeats = 2 if args.quick else 5
-            sections["extraction"] = extraction.measure(site.root, args.extract_pages, repeats)
+            sections["extraction"] = extraction.measure(
+                site.root, args.extract_pages, repeats, args.news_please
+            )
             timings["extraction"] = time.perf_counter() - t
             save(args.out, results)
         if "latency" not in args.skip:

@@ -92,3 +92,35 @@ def test_quality_benchmark_runs_on_three_pages(tmp_path: Path) -> None:
             assert 0.0 <= contender[key] <= 1.0
         assert contender["ms_per_page_median"] > 0
     assert results["ratios"]["ms_median"] > 0
+
+
+def test_news_please_peer_times_every_page_and_counts_titles(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from bench.newsplease_peer import time_pages
+
+    pages = []
+    for n in range(3):
+        path = tmp_path / f"{n}.htm"
+        path.write_text(f"<title>{n}</title>" if n else "<p>untitled</p>", encoding="utf-8")
+        pages.append({"path": str(path), "url": f"https://example.org/{n}"})
+    seen: list[tuple[str, str]] = []
+
+    def extract(html: str, url: str) -> SimpleNamespace:
+        seen.append((html, url))
+        return SimpleNamespace(title="t" if "<title>" in html else None)
+
+    result = time_pages(pages, extract, repeats=2)
+    assert (result["pages"], result["repeats"], result["pages_with_title"]) == (3, 2, 2)
+    assert len(result["ms_passes"]) == 2
+    assert [url for _, url in seen] == [p["url"] for p in pages] * 2
+
+
+def test_news_please_missing_from_the_given_python_is_one_clear_error(tmp_path: Path) -> None:
+    from bench.extraction import newsplease
+
+    site = tmp_path / "www.info.gov.hk" / "gia" / "general" / "202401" / "02"
+    site.mkdir(parents=True)
+    (site / "P2024010200001.htm").write_text("<p>x</p>", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"news-please \(.*\) failed: .*newsplease"):
+        newsplease(sys.executable, tmp_path, pages=1, repeats=1)
