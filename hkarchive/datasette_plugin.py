@@ -143,12 +143,8 @@ def _thumbnail(datasette: Any, row: Any, value: str) -> Markup:
 
 
 def _media_link(datasette: Any, value: str) -> Markup | None:
-    media_url = (datasette.plugin_config(PLUGIN) or {}).get("media_url")
-    # local_path is relative to the archive's directory ("media/full/<sha1>.jpg").
-    if not media_url or not value.startswith("media/") or ".." in value.split("/"):
-        return None
-    href = media_url.rstrip("/") + "/" + value.removeprefix("media/")
-    return Markup('<a href="{}">{}</a>').format(href, value)
+    href = _local(datasette, value)
+    return None if href is None else Markup('<a href="{}">{}</a>').format(href, value)
 
 
 @hookimpl
@@ -335,8 +331,17 @@ def article_href(datasette: Any, ident: str) -> str:
     return str(datasette.urls.path(ARTICLE_PATH + urllib.parse.quote(ident, safe="/:")))
 
 
+# Each reader template read and compiled once per datasette (per Jinja environment), not on
+# every request.
+_COMPILED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 def _template(datasette: Any, name: str) -> Any:
-    return datasette.jinja_env.from_string((TEMPLATES / name).read_text(encoding="utf-8"))
+    compiled = _COMPILED.setdefault(datasette.jinja_env, {})
+    if name not in compiled:
+        text = (TEMPLATES / name).read_text(encoding="utf-8")
+        compiled[name] = datasette.jinja_env.from_string(text)
+    return compiled[name]
 
 
 def _source_name(source: str) -> str:
@@ -384,12 +389,14 @@ def _body(article: dict[str, Any]) -> Markup:
         for empty in fragment.xpath(".//p[not(normalize-space()) and not(*)]"):
             empty.drop_tree()
         return Markup(to_html(fragment))  # noqa: S704 (nh3 made it safe)
-    paragraphs = [p.strip() for p in (article.get("body_text") or "").split("\n\n") if p.strip()]
-    return Markup("").join(Markup("<p>{}</p>").format(p) for p in paragraphs)
+    return Markup("").join(
+        Markup("<p>{}</p>").format(p) for p in _paragraphs(article.get("body_text"))
+    )
 
 
 def _local(datasette: Any, local_path: str | None) -> str | None:
-    """The URL of a downloaded copy (``--media``) where the server serves the media folder."""
+    """The URL of a downloaded copy (``--media``) where the server serves the media folder;
+    local_path is relative to the archive's directory ("media/full/<sha1>.jpg")."""
     media_url = (datasette.plugin_config(PLUGIN) or {}).get("media_url")
     if not media_url or not local_path or not local_path.startswith("media/"):
         return None
@@ -398,12 +405,16 @@ def _local(datasette: Any, local_path: str | None) -> str | None:
     return str(media_url).rstrip("/") + "/" + local_path.removeprefix("media/")
 
 
+def _paragraphs(text: str | None) -> list[str]:
+    """A stored body_text's paragraphs (a blank line apart)."""
+    return [p.strip() for p in (text or "").split("\n\n") if p.strip()]
+
+
 def _changes(page: ArticlePage) -> list[dict[str, Any]]:
     """Each earlier version with what the next one changed, paragraph by paragraph."""
     changes = []
     for older, newer in zip(page.versions, page.versions[1:], strict=False):
-        before = [p for p in older.body_text.split("\n\n") if p.strip()]
-        after = [p for p in newer.body_text.split("\n\n") if p.strip()]
+        before, after = _paragraphs(older.body_text), _paragraphs(newer.body_text)
         lines: list[dict[str, str]] = []
         if older.title != newer.title:
             lines += [{"kind": "del", "text": older.title}, {"kind": "ins", "text": newer.title}]

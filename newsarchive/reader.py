@@ -34,33 +34,30 @@ class ArticlePage:
     versions: list[Version] = field(default_factory=list)
 
 
-def _rows(db: sqlite_utils.Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cursor = db.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def article_page(db: sqlite_utils.Database, article_id: str) -> ArticlePage | None:
     """The page of article_id, or None when the archive has no such item."""
-    found = _rows(
-        db, f"SELECT {', '.join(_ARTICLE_COLUMNS)} FROM articles WHERE id = ?", [article_id]
-    )
+    columns = ", ".join(_ARTICLE_COLUMNS)
+    found = list(db.query(f"SELECT {columns} FROM articles WHERE id = ?", [article_id]))
     if not found:
         return None
     page = ArticlePage(article=found[0])
-    page.images = _rows(
-        db,
-        "SELECT url, thumbnail_url, caption, name, size_label, local_path FROM images "
-        "WHERE article_id = ? ORDER BY position",
-        [article_id],
+    page.images = list(
+        db.query(
+            "SELECT url, thumbnail_url, caption, name, size_label, local_path FROM images "
+            "WHERE article_id = ? ORDER BY position",
+            [article_id],
+        )
     )
-    page.attachments = _rows(
-        db,
-        "SELECT url, title, local_path FROM attachments WHERE article_id = ? ORDER BY position",
-        [article_id],
+    page.attachments = list(
+        db.query(
+            "SELECT url, title, local_path FROM attachments WHERE article_id = ? ORDER BY position",
+            [article_id],
+        )
     )
-    page.videos = _rows(
-        db, "SELECT url, title FROM videos WHERE article_id = ? ORDER BY position", [article_id]
+    page.videos = list(
+        db.query(
+            "SELECT url, title FROM videos WHERE article_id = ? ORDER BY position", [article_id]
+        )
     )
     page.twin = translation_of(db, article_id)
     page.story_id = find_story(db, article_id)

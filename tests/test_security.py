@@ -162,7 +162,7 @@ REVIEWED_SQL_INTERPOLATIONS = {
     ("newsarchive/health.py", "_RUN_COLUMNS"): "column names, a constant",
     ("newsarchive/health.py", "where"): "'' or 'WHERE spider = ?'",
     ("newsarchive/health.py", "LIVE_RUN"): "a fixed SQL condition on a run's row, a constant",
-    ("newsarchive/reader.py", "', '.join(_ARTICLE_COLUMNS)"): "the reader's columns, a constant",
+    ("newsarchive/reader.py", "columns"): "the reader's columns, a constant",
     ("newsarchive/linking/pairs.py", "', '.join(_PAIR_COLUMNS)"): "column names, a constant",
     ("newsarchive/linking/pairs.py", "placeholders(chunk)"): "one ? per id",
     ("newsarchive/linking/pairs.py", "placeholders(wanted)"): "one ? per id",
