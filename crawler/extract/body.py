@@ -68,12 +68,11 @@ def read_body(page: str, url: str, root: html.HtmlElement) -> Reading | None:
     recall = _trafilatura(page, url)
     if recall is None:
         return None
-    text = len(squash(recall.text_content()))
-    links = sum(len(squash(a.text_content())) for a in recall.iter("a"))
     paragraphs = sum(len(squash(p.text_content())) for p in root.iter("p"))
+    coverage = len(squash(recall.text_content())) / max(paragraphs, 1)
+    links = _link_share(recall)
     drop_link_blocks(recall)
-    coverage = text / max(paragraphs, 1)
-    if _COVERAGE[0] <= coverage <= _COVERAGE[1] and links <= _LINK_SHARE * text:
+    if _COVERAGE[0] <= coverage <= _COVERAGE[1] and links <= _LINK_SHARE:
         return Reading(recall, "trafilatura")
     second = _readability(page, url)
     if second is None:

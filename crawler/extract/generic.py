@@ -205,7 +205,7 @@ def _title(
 
 def _title_head(title: str) -> str:
     """A title's part before its last separator ("Headline | Site" -> "Headline")."""
-    for separator in (" | ", " – ", " — ", " - ", " :: ", " · "):
+    for separator in (*_SITE_SEPARATORS, " · "):
         head, _, tail = title.rpartition(separator)
         if head and tail:
             return head.strip()
@@ -237,9 +237,13 @@ def _names_site(text: str, config: SourceConfig) -> bool:
     return folded == config.name or (len(folded) >= 3 and folded in config.title.casefold())
 
 
+# What separates a headline from the site's name in a <title> ("Headline | Site").
+_SITE_SEPARATORS = (" | ", " – ", " — ", " - ", " :: ")
+
+
 def _strip_site(title: str, config: SourceConfig) -> str:
     """Drop a trailing " | Site" or " – Site" that names the source."""
-    for separator in (" | ", " – ", " — ", " - ", " :: "):
+    for separator in _SITE_SEPARATORS:
         head, _, tail = title.rpartition(separator)
         if head and (config.name in tail.casefold() or _names_site(tail, config)):
             return head.strip()
@@ -268,8 +272,8 @@ def _published(
         parsed = parse_published(value)
         if parsed:
             return parsed, method, None
-    # htmldate reads what the chain above does and more (meta tags of many CMSs, URLs of
-    # images, classes named "date"), preferring the original date to an update.
+    # An unmarked <time>, only when it is the page's one: after the metadata, as it may show
+    # an update.
     parsed = parse_published(_published_time(root, marked_only=False))
     if parsed:
         return parsed, "time", None

@@ -87,12 +87,13 @@ class GovhkSpider(ArchiveSpider):
 
     def parse_index(self, response: Response) -> Iterator[Request | ListingRead | FetchFailed]:
         """Follow every release linked from a daily index page (found by URL pattern)."""
-        if response.status == 404:
+        missing = response.status == 404
+        if missing:
             # A day without releases has no index page: normal, and thousands of them in a
             # long backfill. Counted for the run's summary line; each is named at DEBUG (-v).
             logger.debug("No index page at %s (404)", response.url)
             self._stats.inc_value("hkarchive/index_missing")
-        if response.status == 404 or not isinstance(response, TextResponse):
+        if missing or not isinstance(response, TextResponse):
             yield ListingRead(SOURCE, response.url, response.status, 0)
             return
         self._stats.inc_value("hkarchive/index_pages")
