@@ -140,3 +140,42 @@ def test_a_worker_ends_with_a_crawl_killed_by_sigkill() -> None:
     while Path(f"/proc/{worker}").exists() and time.monotonic() - started < 30:
         time.sleep(0.1)
     assert not Path(f"/proc/{worker}").exists(), "the extraction worker outlived the crawl"
+
+
+def test_a_worker_parses_every_page_into_the_tree_the_crawl_process_parses() -> None:
+    # Big5 and UTF-8 pages, with and without a declared charset: the same text and tree.
+    responses = [with_page_encoding(fixture.response()) for fixture in load_fixtures()]
+    html_pages = [r for r in responses if isinstance(r, HtmlResponse)]
+    assert len(html_pages) > 50
+    for response in html_pages:
+        page = Page.of(response)
+        document = page.for_extraction()
+        assert isinstance(document, offload.Document), response.url
+        assert document.text == response.text, response.url
+        assert document.selector.root.base_url == response.selector.root.base_url
+        assert document.selector.get() == response.selector.get(), response.url
+
+
+def test_a_page_other_than_html_reaches_a_worker_as_a_scrapy_response() -> None:
+    xml = TextResponse("https://www.info.gov.hk/x.xml", body=b"<rss></rss>", encoding="utf-8")
+    again = Page.of(xml).for_extraction()
+    assert type(again) is TextResponse and again.text == xml.text
+
+
+@pytest.mark.usefixtures("asyncio_reactor")
+def test_a_worker_imports_neither_scrapy_nor_twisted() -> None:
+    from tests.offload_probe import modules_loaded
+
+    [fixture] = GOVHK[:1]
+    extractors = Extractors(1)
+
+    async def run() -> list[str]:
+        return await extractors.run(modules_loaded, fixture.response())
+
+    try:
+        modules = asyncio.run(run())
+    finally:
+        extractors.close()
+    assert "lxml.html" in modules and "parsel" in modules
+    heavy = [m for m in modules if m.split(".")[0] in ("scrapy", "twisted", "OpenSSL")]
+    assert heavy == []

@@ -12,11 +12,11 @@ import copy
 import re
 from collections.abc import Callable, Iterator
 from datetime import date
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from lxml import etree, html
 from parsel import Selector
-from scrapy.http import TextResponse
 
 from crawler.dates import parse_hk_datetime
 from crawler.extract import ExtractionError, page_root
@@ -25,6 +25,10 @@ from crawler.extract.text import element_text, script_language, squash, to_html
 from newsarchive.clock import format_hk
 from newsarchive.model import Article, Attachment, Link, Photo, Video
 from newsarchive.urls import ReleaseRef, absolute_url, canonical_url, release_ref
+
+if TYPE_CHECKING:
+    # Annotations only: an extraction worker runs this module without importing Scrapy.
+    from scrapy.http import TextResponse
 
 SOURCE = "govhk"
 
