@@ -20,11 +20,29 @@ from bench.sitegen import Site
 REPO = Path(__file__).resolve().parent.parent
 
 
-def child_env() -> dict[str, str]:
-    """This environment without the project's own overrides, so every child starts alike."""
+def child_env(overrides: dict[str, Any] | None = None) -> dict[str, str]:
+    """This environment without the project's own overrides, so every child starts alike;
+    with `overrides`, those settings (HKARCHIVE_OVERRIDES, applied last by the crawl)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HKARCHIVE_")}
     env["PYTHONPATH"] = str(REPO)
+    if overrides:
+        env["HKARCHIVE_OVERRIDES"] = json.dumps(overrides)
     return env
+
+
+def live_politeness() -> dict[str, Any]:
+    """The settings a crawl of the real sites runs with where a loopback mirror lifts them
+    (crawler/mirror.py): each at the value crawler/settings.py gives it, so that a crawl of a
+    mirror with these overrides waits as a crawl of the live sites does. AutoThrottle's own
+    settings (start and maximum delay, target concurrency) are never lifted: they stay as
+    settings.py has them."""
+    from crawler import settings
+    from crawler.mirror import mirror_overrides
+
+    lifted = (
+        mirror_overrides("http://127.0.0.1:1").keys() - mirror_overrides("http://a.example").keys()
+    )
+    return {name: getattr(settings, name) for name in sorted(lifted)}
 
 
 class Mirror:
@@ -97,10 +115,12 @@ class Contender:
         )
 
 
-def _measured(mirror: Mirror, argv: list[str], log: Path) -> tuple[ChildRun, dict[str, Any]]:
+def _measured(
+    mirror: Mirror, argv: list[str], log: Path, overrides: dict[str, Any] | None = None
+) -> tuple[ChildRun, dict[str, Any]]:
     mirror.reset()
     cpu_before = mirror.counts()["server_cpu_s"]
-    run = run_child(argv, log, env=child_env(), cwd=REPO)
+    run = run_child(argv, log, env=child_env(overrides), cwd=REPO)
     if run.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:4])}... exited {run.returncode}; see {log}")
     counts = mirror.counts()
@@ -109,14 +129,17 @@ def _measured(mirror: Mirror, argv: list[str], log: Path) -> tuple[ChildRun, dic
     return run, counts
 
 
-def ours(mirror: Mirror, site: Site, db: Path, log: Path) -> Contender:
-    """`hkarchive crawl govhk` of the whole site into the archive at db."""
+def ours(
+    mirror: Mirror, site: Site, db: Path, log: Path, overrides: dict[str, Any] | None = None
+) -> Contender:
+    """`hkarchive crawl govhk` of the whole site into the archive at db (with `overrides`:
+    those settings applied last, as HKARCHIVE_OVERRIDES)."""
     argv = [
         sys.executable, "-m", "hkarchive", "crawl", "govhk",
         "--since", site.first_day.isoformat(), "--until", site.last_day.isoformat(),
         "--lang", "all", "--mirror", mirror.url, "--db", str(db),
     ]  # fmt: skip
-    run, requests = _measured(mirror, argv, log)
+    run, requests = _measured(mirror, argv, log, overrides)
     return Contender(run, requests, _last_run(db))
 
 

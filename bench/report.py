@@ -65,13 +65,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         out.append(_row("naive", "CPU ms/page", naive["median"]["cpu_ms_per_page"]))
     late = s.get("latency")
     if late:
-        delay = f"{late['delay_ms']:.0f} ms late"
-        out.append(_row("latency", f"ours pages/s, every answer {delay}",
-                        late["ours"]["pages_per_s"]))  # fmt: skip
-        out.append(_row("latency", f"naive pages/s, every answer {delay}",
-                        late["naive"]["pages_per_s"]))  # fmt: skip
-        out.append(_row("latency", "ours: ratio to naive", late["ratio_to_naive"], "×",
-                        "≥ 5×", lambda v: v >= 5))  # fmt: skip
+        out.extend(_latency_rows(late))
     ext = s.get("extraction")
     if ext:
         out.append(_row("extraction", "GovHK extractor ms/page", ext["govhk_ms_per_page"],
@@ -97,6 +91,39 @@ def rows(results: dict[str, Any]) -> list[Row]:
                         "≤ 5 %", lambda v: v <= 5))  # fmt: skip
     out.extend(_search_rows(s.get("search")))
     out.extend(_memory_rows(s.get("memory")))
+    return out
+
+
+def _latency_rows(late: dict[str, Any]) -> list[Row]:
+    """Pages/s and CPU ms/page of each contender against the late mirror; the live-settings
+    one is what a user's crawl of the real sites runs with."""
+    delay = f"{late['delay_ms']:.0f} ms late"
+    out: list[Row] = []
+    live = late.get("live")
+    contenders = [
+        ("ours, mirror settings (32 in flight, 16 per site, no delay)", late["ours"],
+         late["pages"]),
+    ]  # fmt: skip
+    if live:
+        settings = live.get("settings") or {}
+        per_site = settings.get("CONCURRENT_REQUESTS_PER_DOMAIN", "?")
+        delay_s = settings.get("DOWNLOAD_DELAY", "?")
+        throttle = ", AutoThrottle" if settings.get("AUTOTHROTTLE_ENABLED") else ""
+        contenders.append(
+            (f"ours, live settings ({per_site} per site, {delay_s} s delay{throttle}): "
+             f"what a user gets", live, live["pages"]),
+        )  # fmt: skip
+    contenders.append(("naive", late["naive"], late["pages"]))
+    for name, data, pages in contenders:
+        out.append(_row("latency", f"{name}, {pages:,} pages: pages/s, every answer {delay}",
+                        data["pages_per_s"]))  # fmt: skip
+        out.append(_row("latency", f"{name}: CPU ms/page", data["cpu_ms_per_page"]))
+    out.append(_row("latency", "ours, mirror settings: ratio to naive", late["ratio_to_naive"],
+                    "×", "≥ 5×", lambda v: v >= 5))  # fmt: skip
+    if live:
+        # Not held to the target: politeness, not the crawler, sets this rate.
+        out.append(_row("latency", "ours, live settings: ratio to naive",
+                        late["live_ratio_to_naive"], "×"))  # fmt: skip
     return out
 
 

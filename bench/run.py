@@ -12,7 +12,8 @@ from a separate process, and measures in one run:
    size per 1,000 articles, insert rates;
 7. memory: peak RSS of our crawl (with its extraction worker) at N = 1k, 10k, 100k pages;
 8. latency: ours and naive again on a smaller mirror answering every request late, as a
-   server across a network does (on loopback a sequential script never waits).
+   server across a network does (on loopback a sequential script never waits), and ours
+   with the live sites' politeness settings, what a user's crawl runs with.
 
 Crawls run `--runs` times, interleaved, and the medians are reported. One table is printed
 and every raw number goes to bench/results.json. Run from a checkout:
@@ -52,6 +53,7 @@ SECTIONS = (
 QUICK = {
     "pages": 100,
     "latency_pages": 40,
+    "latency_live_pages": 20,
     "runs": 1,
     "memory_steps": "40,100",
     "search_rows": "500,1000",
@@ -85,6 +87,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--latency-pages", type=int,
                    help="release pages in the latency section's mirror (default 400)")  # fmt: skip
+    p.add_argument("--latency-live-pages", type=int,
+                   help="release pages crawled with the live politeness settings in the "
+                        "latency section (default 160: about 1.5 min)")  # fmt: skip
     p.add_argument("--skip", nargs="+", default=[], choices=SECTIONS, metavar="SECTION",
                    help=f"sections to leave out: {', '.join(SECTIONS)}")  # fmt: skip
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
@@ -99,7 +104,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = QUICK if args.quick else {
         "pages": 5000, "runs": 3, "memory_steps": "1000,10000,100000",
         "search_rows": "100000,1000000", "upsert_rows": 2000, "extract_pages": 500,
-        "latency_pages": 400,
+        "latency_pages": 400, "latency_live_pages": 160,
     }  # fmt: skip
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -240,24 +245,46 @@ def crawl_sections(args: argparse.Namespace, work: Path, site: Site) -> dict[str
 
 
 def latency_section(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """Ours and naive once each against a mirror that answers every request late."""
+    """Ours twice and naive once against a mirror that answers every request late.
+
+    Ours runs first with the settings a loopback mirror gives it (no politeness: 32 requests in
+    flight, 16 per site, no delay), then with the live sites' politeness settings
+    (`crawls.live_politeness`: what a user's crawl of the real sites runs with) on a smaller
+    mirror of `--latency-live-pages`, as it waits half a second or more between requests.
+    """
     log(f"latency: {args.latency_pages:,} pages answered {args.latency_ms:.0f} ms late")
     site = generate(crawls.fresh_dir(work / "mirror-latency"), args.latency_pages, args.per_day)
+    live_site = generate(
+        crawls.fresh_dir(work / "mirror-latency-live"), args.latency_live_pages, args.per_day
+    )
+    politeness = crawls.live_politeness()
     out: dict[str, Any] = {"delay_ms": args.latency_ms, "pages": site.releases}
+    db_dir = crawls.fresh_dir(work / "latency-ours")
     with crawls.Mirror.serve(site.root, args.latency_ms) as mirror:
-        db_dir = crawls.fresh_dir(work / "latency-ours")
         c = crawls.ours(mirror, site, db_dir / "archive.db", work / "latency-ours.log")
         if c.stored.get("articles") != site.releases:
             raise SystemExit(f"ours stored {c.stored} of {site.releases} pages")
         out["ours"] = c.as_dict(site.releases)
         c = crawls.naive(mirror, site, db_dir / "naive.db", work / "latency-naive.log")
         out["naive"] = c.as_dict(site.releases)
-    out["ratio_to_naive"] = out["ours"]["pages_per_s"] / out["naive"]["pages_per_s"]
-    log(f"latency: ours {out['ours']['pages_per_s']:.0f}, naive "
-        f"{out['naive']['pages_per_s']:.0f} pages/s")  # fmt: skip
+    log(f"latency: ours with the live settings {politeness}, {live_site.releases:,} pages")
+    with crawls.Mirror.serve(live_site.root, args.latency_ms) as mirror:
+        c = crawls.ours(mirror, live_site, db_dir / "live.db", work / "latency-live.log",
+                        overrides=politeness)  # fmt: skip
+        if c.stored.get("articles") != live_site.releases:
+            raise SystemExit(f"ours (live settings) stored {c.stored} of {live_site.releases}")
+        out["live"] = c.as_dict(live_site.releases) | {
+            "pages": live_site.releases, "settings": politeness
+        }  # fmt: skip
+    naive_rate = out["naive"]["pages_per_s"]
+    out["ratio_to_naive"] = out["ours"]["pages_per_s"] / naive_rate
+    out["live_ratio_to_naive"] = out["live"]["pages_per_s"] / naive_rate
+    log(f"latency: ours {out['ours']['pages_per_s']:.0f}, ours with live settings "
+        f"{out['live']['pages_per_s']:.1f}, naive {naive_rate:.0f} pages/s")  # fmt: skip
     if not args.keep:
         shutil.rmtree(db_dir, ignore_errors=True)
         shutil.rmtree(site.root, ignore_errors=True)
+        shutil.rmtree(live_site.root, ignore_errors=True)
     return out
 
 

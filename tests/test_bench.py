@@ -124,3 +124,61 @@ def test_news_please_missing_from_the_given_python_is_one_clear_error(tmp_path: 
     (site / "P2024010200001.htm").write_text("<p>x</p>", encoding="utf-8")
     with pytest.raises(SystemExit, match=r"news-please \(.*\) failed: .*newsplease"):
         newsplease(sys.executable, tmp_path, pages=1, repeats=1)
+
+
+# --- the latency section: ours with the live sites' politeness settings ------------------------
+
+
+def test_the_live_contender_gets_back_every_setting_a_loopback_mirror_lifts() -> None:
+    from bench.crawls import child_env, live_politeness
+    from crawler import settings
+    from crawler.mirror import mirror_overrides
+
+    live = live_politeness()
+    loopback = mirror_overrides("http://127.0.0.1:8000")
+    assert set(live) == {"ROBOTSTXT_OBEY", "AUTOTHROTTLE_ENABLED", "DOWNLOAD_DELAY",
+                         "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN"}  # fmt: skip
+    for name, value in live.items():
+        assert value == getattr(settings, name)
+        assert loopback[name] != value, name
+    assert json.loads(child_env(live)["HKARCHIVE_OVERRIDES"]) == live
+    assert "HKARCHIVE_OVERRIDES" not in child_env()
+
+
+def test_the_live_settings_win_over_a_loopback_mirror_in_the_crawl() -> None:
+    from scrapy.settings import Settings
+
+    from bench.crawls import live_politeness
+    from crawler import settings as project
+    from crawler.addon import ArchiveAddon
+
+    crawl = Settings()
+    crawl.setmodule(project, priority="project")
+    crawl.set("HKARCHIVE_MIRROR", "http://127.0.0.1:8000", priority="cmdline")
+    crawl.set("HKARCHIVE_OVERRIDES", live_politeness(), priority="project")
+    ArchiveAddon().update_settings(crawl)
+    assert crawl.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == project.CONCURRENT_REQUESTS_PER_DOMAIN
+    assert crawl.getfloat("DOWNLOAD_DELAY") == project.DOWNLOAD_DELAY
+    assert crawl.getbool("AUTOTHROTTLE_ENABLED") is True
+    assert crawl.get("DOWNLOAD_HANDLERS")["http"] == "crawler.mirror.MirrorDownloadHandler"
+
+
+def test_the_latency_table_shows_three_contenders_and_which_one_a_user_gets() -> None:
+    from bench.report import rows
+
+    def crawl(rate: float) -> dict[str, float]:
+        return {"pages_per_s": rate, "cpu_ms_per_page": 10.0}
+
+    late = {
+        "delay_ms": 100.0, "pages": 400, "ours": crawl(50.0), "naive": crawl(8.0),
+        "live": crawl(2.0) | {"pages": 160, "settings": {"CONCURRENT_REQUESTS_PER_DOMAIN": 2,
+                              "DOWNLOAD_DELAY": 0.5, "AUTOTHROTTLE_ENABLED": True}},
+        "ratio_to_naive": 6.25, "live_ratio_to_naive": 0.25,
+    }  # fmt: skip
+    table = [r for r in rows({"sections": {"latency": late}}) if r[0] == "latency"]
+    rates = [r for r in table if "pages/s" in r[1]]
+    cpu = [r for r in table if "CPU ms/page" in r[1]]
+    assert len(rates) == 3 and len(cpu) == 3
+    [user] = [r for r in rates if "what a user gets" in r[1]]
+    assert "live settings" in user[1] and "160 pages" in user[1] and user[2] == "2"
+    assert any(r[4] == "pass" and "mirror settings" in r[1] for r in table)
