@@ -89,7 +89,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="release pages in the latency section's mirror (default 400)")  # fmt: skip
     p.add_argument("--latency-live-pages", type=int,
                    help="release pages crawled with the live politeness settings in the "
-                        "latency section (default 160: about 1.5 min)")  # fmt: skip
+                        "latency section (default 80: under 2 min)")  # fmt: skip
     p.add_argument("--skip", nargs="+", default=[], choices=SECTIONS, metavar="SECTION",
                    help=f"sections to leave out: {', '.join(SECTIONS)}")  # fmt: skip
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
@@ -104,7 +104,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = QUICK if args.quick else {
         "pages": 5000, "runs": 3, "memory_steps": "1000,10000,100000",
         "search_rows": "100000,1000000", "upsert_rows": 2000, "extract_pages": 500,
-        "latency_pages": 400, "latency_live_pages": 160,
+        "latency_pages": 400, "latency_live_pages": 80,
     }  # fmt: skip
     for name, value in defaults.items():
         if getattr(args, name) is None:
