@@ -31,3 +31,37 @@ def test_a_release_listed_twice_is_requested_once_past_the_dupefilter(tmp_path: 
     assert all(r.dont_filter for r in asked)
     hosts = {r.url.split("/")[2] for r in asked}
     assert hosts <= set(GovhkSpider.allowed_domains)
+
+
+class BusyEngine:
+    """An engine whose downloader is full: start() must wait for the scheduler to empty."""
+
+    def needs_backout(self) -> bool:
+        return True
+
+
+def test_a_backfill_asks_for_the_next_index_page_once_the_scheduler_is_empty(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from scrapy import signals
+
+    crawler = get_crawler(GovhkSpider, {"HKARCHIVE_DB": str(tmp_path / "archive.db"),
+                                        "HKARCHIVE_NOW": "2025-01-01T00:00:00+08:00"})  # fmt: skip
+    spider = GovhkSpider.from_crawler(crawler, since="2024-12-30", until="2024-12-31", lang="en")
+    crawler.spider = spider
+    crawler.engine = BusyEngine()  # type: ignore[assignment]
+
+    async def run() -> list[str]:
+        start = spider.start()
+        pending = asyncio.ensure_future(anext(start))
+        await asyncio.sleep(0.05)
+        waited = not pending.done()
+        crawler.signals.send_catch_log(signals.scheduler_empty)
+        first = await asyncio.wait_for(pending, 5)
+        return [str(waited), first.url]
+
+    waited, url = asyncio.run(run())
+    assert waited == "True"
+    assert url.endswith("/gia/general/202412/31.htm")

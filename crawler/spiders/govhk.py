@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
+from scrapy import signals
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -57,6 +58,12 @@ class GovhkSpider(ArchiveSpider):
             yield request
         for url in urls:
             if url not in settled:
+                if self.crawler.engine is not None and self.crawler.engine.needs_backout():
+                    # Lazily (Scrapy's lazy start requests): the next day's index page waits
+                    # until the releases already listed are under way, so a backfill of years
+                    # does not hold a request per day in the scheduler (some 2 kB each: 20 MB
+                    # for 100,000 releases) before their pages are fetched.
+                    await self.crawler.signals.wait_for(signals.scheduler_empty)
                 yield self._listing_request(url, self.parse_index)
         if self.incremental:
             for seen in self.seen.due(SOURCE, self.window.langs):
