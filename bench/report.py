@@ -170,9 +170,9 @@ def _memory_rows(memory: dict[str, Any] | None) -> list[Row]:
     steps = memory["steps"]
     for size, data in steps.items():
         n = int(size)
-        ok = (lambda v: v <= 250) if n >= 100_000 else None
+        ok = (lambda v: v <= 200) if n >= 100_000 else None
         out.append(_row("memory", f"peak RSS at {n:,} pages", data["peak_rss_mb"], " MB",
-                        "≤ 250 MB at 100k", ok))  # fmt: skip
+                        "≤ 200 MB at 100k", ok))  # fmt: skip
     course = memory.get("largest") or {}
     if course:
         shown = " / ".join(f"{v:.0f}" for v in course.values())
