@@ -100,19 +100,12 @@ def _latency_rows(late: dict[str, Any]) -> list[Row]:
     delay = f"{late['delay_ms']:.0f} ms late"
     out: list[Row] = []
     live = late.get("live")
-    contenders = [
-        ("ours, mirror settings (32 in flight, 16 per site, no delay)", late["ours"],
-         late["pages"]),
-    ]  # fmt: skip
+    ours = late["ours"]
+    contenders = [(f"ours, mirror settings{_politeness(ours)}", ours, late["pages"])]
     if live:
-        settings = live.get("settings") or {}
-        per_site = settings.get("CONCURRENT_REQUESTS_PER_DOMAIN", "?")
-        delay_s = settings.get("DOWNLOAD_DELAY", "?")
-        throttle = ", AutoThrottle" if settings.get("AUTOTHROTTLE_ENABLED") else ""
         contenders.append(
-            (f"ours, live settings ({per_site} per site, {delay_s} s delay{throttle}): "
-             f"what a user gets", live, live["pages"]),
-        )  # fmt: skip
+            (f"ours, live settings{_politeness(live)}: what a user gets", live, live["pages"])
+        )
     contenders.append(("naive", late["naive"], late["pages"]))
     for name, data, pages in contenders:
         out.append(_row("latency", f"{name}, {pages:,} pages: pages/s, every answer {delay}",
@@ -125,6 +118,20 @@ def _latency_rows(late: dict[str, Any]) -> list[Row]:
         out.append(_row("latency", "ours, live settings: ratio to naive",
                         late["live_ratio_to_naive"], "×"))  # fmt: skip
     return out
+
+
+def _politeness(crawl: dict[str, Any]) -> str:
+    """The politeness settings a latency contender ran with, as " (2 per site, 0.5 s delay,
+    AutoThrottle)"; empty where the results do not record them."""
+    settings = crawl.get("settings")
+    if not settings:
+        return ""
+    parts = [f"{settings.get('CONCURRENT_REQUESTS', '?')} in flight",
+             f"{settings.get('CONCURRENT_REQUESTS_PER_DOMAIN', '?')} per site",
+             f"{settings.get('DOWNLOAD_DELAY', '?')} s delay"]  # fmt: skip
+    if settings.get("AUTOTHROTTLE_ENABLED"):
+        parts.append("AutoThrottle")
+    return f" ({', '.join(parts)})"
 
 
 def _server_row(section: str, data: dict[str, Any]) -> list[Row]:

@@ -46,6 +46,7 @@ if str(REPO) not in sys.path:
 
 from bench import crawls, extraction, report, searchscale  # noqa: E402
 from bench.sitegen import Site, generate  # noqa: E402
+from crawler.mirror import mirror_overrides  # noqa: E402
 
 SECTIONS = (
     "ceiling", "ours", "naive", "extraction", "incremental", "search", "memory", "latency"
@@ -264,7 +265,10 @@ def latency_section(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         c = crawls.ours(mirror, site, db_dir / "archive.db", work / "latency-ours.log")
         if c.stored.get("articles") != site.releases:
             raise SystemExit(f"ours stored {c.stored} of {site.releases} pages")
-        out["ours"] = c.as_dict(site.releases)
+        lifted = mirror_overrides(mirror.url)
+        out["ours"] = c.as_dict(site.releases) | {
+            "settings": {name: lifted[name] for name in politeness}
+        }
         c = crawls.naive(mirror, site, db_dir / "naive.db", work / "latency-naive.log")
         out["naive"] = c.as_dict(site.releases)
     log(f"latency: ours with the live settings {politeness}, {live_site.releases:,} pages")
