@@ -221,7 +221,7 @@ class StorePipeline:
             return  # a full disk or a damaged archive: nothing more is written
         if not has_queued(self.db):
             return  # nothing new: a re-crawl need not load the linkers (over a second)
-        from newsarchive.linking.steps import link_queued  # here: it imports datasketch and SciPy
+        from newsarchive.linking.steps import link_queued  # here: a re-crawl need not load it
 
         linked = link_queued(self.db)
         for message, exc in linked.failures:

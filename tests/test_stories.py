@@ -361,6 +361,31 @@ def test_signatures_from_other_settings_are_recomputed(db: sqlite_utils.Database
     ]
 
 
+def test_signatures_are_datasketchs_minhash_bit_for_bit() -> None:
+    # Computed without importing datasketch (it loads SciPy): the same signature it gives, on
+    # every real body here, English and Chinese, so archived signatures stay comparable.
+    from datasketch import MinHash  # type: ignore[import-untyped]
+
+    bodies = [data["body_text"] for data in govhk_fixtures().values()]
+    bodies += [story_text(path.name) for path in sorted(STORY_DATA.glob("*.txt"))]
+    assert len(bodies) > 10
+    for body in bodies:
+        shingles = stories.shingle_set(body)
+        assert shingles.size > 50
+        reference = MinHash(num_perm=NUM_PERM, seed=stories.SEED, hashfunc=int)
+        assert reference.scheme == stories.SCHEME
+        reference.update_batch(shingles.tolist())
+        assert signature(body) == reference.hashvalues.astype("<u4").tobytes()
+
+
+def test_linking_does_not_import_datasketch() -> None:
+    code = "import sys, newsarchive.linking.steps; print('datasketch' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+    assert out.stdout.strip() == "False"
+
+
 @pytest.mark.parametrize(
     "sql",
     [stories._BAND_PAIRS_SQL, stories._HASH_PAIRS_SQL, stories._OLD_MEMBERS_SQL],

@@ -45,7 +45,6 @@ from typing import Any
 
 import numpy as np
 import sqlite_utils
-from datasketch import MinHash  # type: ignore[import-untyped]  # datasketch ships no type hints
 
 from newsarchive.clock import hk_now
 from newsarchive.db import chunks, placeholders, write_transaction
@@ -76,15 +75,27 @@ _PRIME = np.uint64(0x100000001B3)
 _FMIX = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
 
 
-# Shingles arrive hashed (shingle_set), so MinHash's hash function is the identity; int is
-# the cheapest one, as update_batch calls it once per shingle.
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int)
-# Stored with every signature: a signature made with other settings (or by a datasketch whose
-# default permutation scheme differs, as 2.0's does from 1.x) is recomputed, never compared.
-PARAMS = (
-    f"v1 {getattr(_TEMPLATE, 'scheme', 'legacy')} k{SHINGLE_CHARS} p{NUM_PERM} s{SEED} "
-    f"b{BANDS}x{ROWS}"
-)
+# The signature is datasketch 2.0's MinHash (scheme "affine32": each 32-bit shingle hash is
+# mixed by the MurmurHash3 finaliser, then permuted as a * h + b mod 2**32 with NUM_PERM odd
+# multipliers a and offsets b drawn from numpy's RandomState(SEED)), computed here on the
+# hashed shingles directly: importing datasketch loads SciPy and aiohttp (+42 MB at the end of
+# every crawl) for one multiply and a minimum. tests/test_linking.py checks the signatures are
+# datasketch's own, bit for bit. Stored with every signature: a signature made with other
+# settings (as datasketch 1.x's "legacy" scheme) is recomputed, never compared.
+SCHEME = "affine32"
+PARAMS = f"v1 {SCHEME} k{SHINGLE_CHARS} p{NUM_PERM} s{SEED} b{BANDS}x{ROWS}"
+
+
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 permutations for NUM_PERM and SEED: (a, b), each NUM_PERM uint32."""
+    draw = np.random.RandomState(SEED)  # datasketch's generator: the same draws, in order
+    a = draw.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = draw.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
+
+
+_A, _B = _permutations()
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
 
 
 def shingle_text(body_text: str) -> str:
@@ -132,9 +143,15 @@ def signature(body_text: str) -> bytes | None:
     shingles = shingle_set(body_text)
     if not shingles.size:
         return None
-    minhash = _TEMPLATE.copy()
-    minhash.update_batch(shingles.tolist())
-    return bytes(np.asarray(minhash.hashvalues).astype("<u4").tobytes())
+    first, m1, second, m2 = _FMIX32
+    mixed = shingles ^ (shingles >> first)
+    mixed *= m1
+    mixed ^= mixed >> second
+    mixed *= m2
+    mixed ^= mixed >> first
+    # uint32 arithmetic wraps around: the permutations are mod 2**32, as datasketch's.
+    permuted = mixed.reshape(-1, 1) * _A + _B
+    return bytes(permuted.min(axis=0).astype("<u4").tobytes())
 
 
 def estimate(first: bytes, second: bytes) -> float:
