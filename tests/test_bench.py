@@ -182,3 +182,27 @@ def test_the_latency_table_shows_three_contenders_and_which_one_a_user_gets() ->
     [user] = [r for r in rates if "what a user gets" in r[1]]
     assert "live settings" in user[1] and "160 pages" in user[1] and user[2] == "2"
     assert any(r[4] == "pass" and "mirror settings" in r[1] for r in table)
+
+
+# --- bench/budget.py: each stage of ours timed alone ------------------------------------------
+
+
+def test_budget_times_every_stage_on_the_generated_pages(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.budget", "--pages", "30"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = dict(
+        line.strip("|").split(" | ", 1)
+        for line in done.stdout.splitlines()
+        if line.startswith("| ") and not line.startswith("| stage")
+    )
+    stages = {name.strip() for name in rows}
+    assert {"extract", "worker hand-off", "normalize", "capture", "link (stories, pairs)"} <= stages
+    assert "store, 1 item per transaction" in stages
+    assert all(float(ms.strip(" |")) > 0 for ms in rows.values())
