@@ -116,11 +116,17 @@ class Contender:
 
 
 def _measured(
-    mirror: Mirror, argv: list[str], log: Path, overrides: dict[str, Any] | None = None
+    mirror: Mirror,
+    argv: list[str],
+    log: Path,
+    overrides: dict[str, Any] | None = None,
+    *,
+    cwd: Path = REPO,
+    env: dict[str, str] | None = None,
 ) -> tuple[ChildRun, dict[str, Any]]:
     mirror.reset()
     cpu_before = mirror.counts()["server_cpu_s"]
-    run = run_child(argv, log, env=child_env(overrides), cwd=REPO)
+    run = run_child(argv, log, env=env or child_env(overrides), cwd=cwd)
     if run.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:4])}... exited {run.returncode}; see {log}")
     counts = mirror.counts()
@@ -183,3 +189,74 @@ def fresh_dir(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     return path
+
+
+# news-please's settings a loopback mirror changes, as ours and the ceiling get theirs from
+# crawler.mirror: as many requests in flight, no robots.txt. Its images would be fetched from
+# the live sites, which this machine may not reach: its own no-images extractor instead.
+_NEWSPLEASE_CHANGES = (
+    (r"^working_path\s*=.*$", "working_path = {work}/"),
+    (r"^url_input_file_name\s*=.*$", "url_input_file_name = {sites}"),
+    (r"'newspaper_extractor'", "'newspaper_extractor_no_images'"),
+    (r"^ROBOTSTXT_OBEY\s*=.*$", "ROBOTSTXT_OBEY = False"),
+    (r"^CONCURRENT_REQUESTS\s*=.*$", "CONCURRENT_REQUESTS = {concurrent}"),
+    (r"^CONCURRENT_REQUESTS_PER_DOMAIN\s*=.*$", "CONCURRENT_REQUESTS_PER_DOMAIN = {per_site}"),
+)
+
+
+def newsplease_urls(site: Site, mirror_url: str, pages: int) -> list[str]:
+    """The first `pages` release pages of the site, as URLs of the mirror itself (news-please
+    fetches what it is given; it has no mirror download handler)."""
+    from newsarchive.urls import release_ref
+
+    releases = [url for url in site.urls() if release_ref(url) is not None][:pages]
+    return [mirror_url.rstrip("/") + "/" + url.split("://", 1)[1] for url in releases]
+
+
+def newsplease_config(default: str, *, work: Path, sites: Path, mirror_url: str) -> str:
+    """news-please's default config.cfg with its data in `work`, its site list `sites`, and
+    the changes a loopback mirror makes (_NEWSPLEASE_CHANGES)."""
+    import re
+
+    from crawler.mirror import mirror_overrides
+
+    loopback = mirror_overrides(mirror_url)
+    values = {
+        "work": work, "sites": sites,
+        "concurrent": loopback.get("CONCURRENT_REQUESTS", 16),
+        "per_site": loopback.get("CONCURRENT_REQUESTS_PER_DOMAIN", 8),
+    }  # fmt: skip
+    config = default
+    for pattern, replacement in _NEWSPLEASE_CHANGES:
+        config, changed = re.subn(pattern, replacement.format(**values), config, flags=re.M)
+        if not changed:
+            raise SystemExit(f"news-please's config.cfg has no line matching {pattern!r}")
+    return config
+
+
+def newsplease(mirror: Mirror, site: Site, python: str, work: Path, pages: int) -> Contender:
+    """news-please 1.6's own crawl (its `Download` crawler over a list of URLs, its extractors,
+    its storage: an HTML and a JSON file per article) of up to `pages` release pages."""
+    fresh_dir(work)
+    urls = newsplease_urls(site, mirror.url, pages)
+    sites = work / "sitelist.hjson"
+    sites.write_text(json.dumps({"base_urls": [{"url": urls, "crawler": "Download"}]}), "utf-8")
+    found = subprocess.run(  # noqa: S603 (the interpreter the user named)
+        [python, "-c", "import newsplease, os; print(os.path.dirname(newsplease.__file__))"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if found.returncode != 0:
+        raise SystemExit(f"no newsplease module in {python}: pip install news-please")
+    default = (Path(found.stdout.strip()) / "config" / "config.cfg").read_text("utf-8")
+    config = newsplease_config(default, work=work, sites=sites, mirror_url=mirror.url)
+    cfg = work / "config.cfg"
+    cfg.write_text(config, "utf-8")
+    argv = [python, "-m", "newsplease.single_crawler", str(cfg), str(sites), "0", "False", "False"]
+    # Outside this project (no PYTHONPATH to it, no scrapy.cfg in the working directory).
+    env = {k: v for k, v in child_env().items() if k != "PYTHONPATH"}
+    run, requests = _measured(mirror, argv, work / "newsplease.log", cwd=work, env=env)
+    stored = [json.loads(p.read_text("utf-8")) for p in (work / "data").rglob("*.json")]
+    if len(stored) != len(urls):
+        raise SystemExit(f"news-please stored {len(stored)} of {len(urls)} pages; see {work}")
+    titled = sum(1 for article in stored if article.get("title"))
+    return Contender(run, requests, {"articles": len(stored), "with_title": titled})

@@ -1,10 +1,10 @@
 """news-please's extraction timed on the benchmark's pages, run by news-please's own Python.
 
 news-please (https://github.com/fhamborg/news-please) is the Scrapy-based news crawler users
-would pick instead of this project. Its crawler is driven by its own configuration files and
-storage and cannot be pointed at the benchmark's loopback mirror as a whole, so what is timed is
-its library extraction, ``NewsPlease.from_html(html, url, fetch_images=False)``, on the same
-pages as our extractor and trafilatura in the "extraction" section. news-please pins its own
+would pick instead of this project. Its whole crawl of the mirror is a contender beside ours
+(bench/crawls.py, ``newsplease``); this times its library extraction alone,
+``NewsPlease.from_html(html, url, fetch_images=False)``, on the same pages as our extractor and
+trafilatura in the "extraction" section. news-please pins its own
 versions of lxml and others, so it lives in a virtualenv of its own:
 
     python3 -m venv /tmp/np && /tmp/np/bin/pip install news-please

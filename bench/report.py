@@ -39,6 +39,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
     s = results["sections"]
     out: list[Row] = []
     ceiling, ours, naive = s.get("ceiling"), s.get("ours"), s.get("naive")
+    peer = s.get("newsplease")
     if ceiling:
         out.append(_row("ceiling", "pages/s (bare Scrapy)", ceiling["median"]["pages_per_s"]))
         out.append(_row("ceiling", "CPU ms/page", ceiling["median"]["cpu_ms_per_page"]))
@@ -50,19 +51,29 @@ def rows(results: dict[str, Any]) -> list[Row]:
         out.append(_row("ours", "peak RSS, crawl + extraction worker", m["peak_rss_mb"], " MB"))
         out.extend(_server_row("ours", ours))
         if ceiling:
+            # Issue 16's target (by wall and by CPU time); the goal beyond it is 0.8×.
             out.append(_row("ours", "ratio to ceiling", ours["ratio_to_ceiling"], "×",
-                            "≥ 0.8×", lambda v: v >= 0.8))  # fmt: skip
+                            "≥ 0.5×", lambda v: v >= 0.5))  # fmt: skip
         if naive:
             out.append(_row("ours", "ratio to naive", ours["ratio_to_naive"], "×",
                             "≥ 5×", lambda v: v >= 5))  # fmt: skip
+        if peer:
+            out.append(_row("ours", "ratio to news-please", ours["ratio_to_newsplease"], "×"))
         # CPU time per page moves far less than wall time when other work shares the cores.
-        for name, other in (("ceiling", ceiling), ("naive", naive)):
+        for name, other in (("ceiling", ceiling), ("naive", naive), ("news-please", peer)):
             if other:
                 ratio = other["median"]["cpu_ms_per_page"] / m["cpu_ms_per_page"]
-                out.append(_row("ours", f"ratio to {name}, by CPU time per page", ratio, "×"))
+                target = ("≥ 0.5×", lambda v: v >= 0.5) if other is ceiling else ("", None)
+                out.append(_row("ours", f"ratio to {name}, by CPU time per page", ratio, "×",
+                                *target))  # fmt: skip
     if naive:
         out.append(_row("naive", "pages/s (requests + bs4)", naive["median"]["pages_per_s"]))
         out.append(_row("naive", "CPU ms/page", naive["median"]["cpu_ms_per_page"]))
+    if peer:
+        what = f"{peer['pages']:,} pages, its Download crawler, extraction and file storage"
+        out.append(_row("news-please", f"pages/s ({what})", peer["median"]["pages_per_s"]))
+        out.append(_row("news-please", "CPU ms/page", peer["median"]["cpu_ms_per_page"]))
+        out.append(_row("news-please", "peak RSS", peer["median"]["peak_rss_mb"], " MB"))
     late = s.get("latency")
     if late:
         out.extend(_latency_rows(late))

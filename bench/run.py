@@ -6,7 +6,10 @@ from a separate process, and measures in one run:
 1. ceiling: a bare Scrapy spider requesting the same URLs and parsing nothing;
 2. ours: `hkarchive crawl govhk` of the mirror into a fresh archive;
 3. naive: a sequential requests + BeautifulSoup script storing the same fields in SQLite;
-4. extraction: ms per page of our GovHK extractor and of trafilatura on the same pages;
+   with `--news-please PYTHON`, news-please's whole crawl of the first `--news-please-pages`
+   releases too (its Download crawler, extractors and file storage; bench/crawls.py);
+4. extraction: ms per page of our GovHK extractor and of trafilatura on the same pages (and
+   of news-please's library extraction, with `--news-please`);
 5. incremental: a second crawl of the unchanged mirror into the same archive;
 6. search: latency of `hkarchive search` in synthetic archives of 100k and 1M articles,
    size per 1,000 articles, insert rates;
@@ -60,6 +63,7 @@ QUICK = {
     "search_rows": "500,1000",
     "upsert_rows": 100,
     "extract_pages": 50,
+    "news_please_pages": 20,
 }
 
 
@@ -78,8 +82,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--upsert-rows", type=int, help="articles timed through upsert_article")
     p.add_argument("--extract-pages", type=int, help="pages timed in extraction (default 500)")
     p.add_argument("--news-please", metavar="PYTHON",
-                   help="a Python with news-please installed: time its extraction too "
+                   help="a Python with news-please installed: its whole crawl of the mirror "
+                        "is a contender, and its extraction is timed "
                         "(bench/newsplease_peer.py)")  # fmt: skip
+    p.add_argument("--news-please-pages", type=int,
+                   help="release pages news-please crawls in each run (default 1000)")  # fmt: skip
     p.add_argument(
         "--latency-ms",
         type=float,
@@ -105,7 +112,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = QUICK if args.quick else {
         "pages": 5000, "runs": 3, "memory_steps": "1000,10000,100000",
         "search_rows": "100000,1000000", "upsert_rows": 2000, "extract_pages": 500,
-        "latency_pages": 400, "latency_live_pages": 80,
+        "latency_pages": 400, "latency_live_pages": 80, "news_please_pages": 1000,
     }  # fmt: skip
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -193,6 +200,11 @@ def crawl_sections(args: argparse.Namespace, work: Path, site: Site) -> dict[str
     n_urls = write_urls(site, urls)
     raw: dict[str, list[dict[str, Any]]] = {s: [] for s in want}
     pages = site.releases
+    # news-please's whole crawl, beside ours: on the first --news-please-pages releases, as its
+    # CPU per page is several times ours.
+    peer_pages = min(pages, args.news_please_pages) if args.news_please and "ours" in want else 0
+    if peer_pages:
+        raw["newsplease"] = []
     with crawls.Mirror.serve(site.root) as mirror:
         for run in range(args.runs):
             log(f"run {run + 1}/{args.runs}")
@@ -228,6 +240,14 @@ def crawl_sections(args: argparse.Namespace, work: Path, site: Site) -> dict[str
                         f"{again.run.wall_s:.1f} s")  # fmt: skip
                 if not args.keep:
                     shutil.rmtree(db_dir, ignore_errors=True)
+            if peer_pages:
+                c = crawls.newsplease(
+                    mirror, site, args.news_please, work / f"newsplease-{run}", peer_pages
+                )
+                raw["newsplease"].append(c.as_dict(peer_pages))
+                log(f"  news-please: {peer_pages / c.run.wall_s:.0f} pages/s")
+                if not args.keep:
+                    shutil.rmtree(work / f"newsplease-{run}", ignore_errors=True)
             if "naive" in want:
                 db_dir = crawls.fresh_dir(work / f"naive-{run}")
                 c = crawls.naive(mirror, site, db_dir / "naive.db", work / "naive.log")
@@ -236,12 +256,17 @@ def crawl_sections(args: argparse.Namespace, work: Path, site: Site) -> dict[str
     out: dict[str, Any] = {}
     for section, runs in raw.items():
         out[section] = {"runs": runs, "median": median_of(runs), "pages": pages, "urls": n_urls}
+    if peer_pages:
+        out["newsplease"]["pages"] = out["newsplease"]["urls"] = peer_pages
     if "ours" in out:
         ours_rate = out["ours"]["median"]["pages_per_s"]
         if "ceiling" in out:
             out["ours"]["ratio_to_ceiling"] = ours_rate / out["ceiling"]["median"]["pages_per_s"]
         if "naive" in out:
             out["ours"]["ratio_to_naive"] = ours_rate / out["naive"]["median"]["pages_per_s"]
+        if "newsplease" in out:
+            peer = out["newsplease"]["median"]["pages_per_s"]
+            out["ours"]["ratio_to_newsplease"] = ours_rate / peer
     return out
 
 

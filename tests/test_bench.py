@@ -126,6 +126,58 @@ def test_news_please_missing_from_the_given_python_is_one_clear_error(tmp_path: 
         newsplease(sys.executable, tmp_path, pages=1, repeats=1)
 
 
+# news-please's own config.cfg (1.6.16), the lines the benchmark changes, as it writes them.
+NEWSPLEASE_CFG = """[Crawler]
+default = SitemapCrawler
+[Files]
+url_input_file_name = sitelist.hjson
+working_path = ~/news-please-repo/
+[ArticleMasterExtractor]
+extractors = ['newspaper_extractor', 'readability_extractor', 'date_extractor']
+[Scrapy]
+ROBOTSTXT_OBEY=True
+CONCURRENT_REQUESTS=16
+CONCURRENT_REQUESTS_PER_DOMAIN=4
+"""
+
+
+def test_news_please_crawls_the_mirror_with_ours_loopback_settings(tmp_path: Path) -> None:
+    from bench.crawls import newsplease_config
+    from crawler.mirror import mirror_overrides
+
+    mirror = "http://127.0.0.1:8765"
+    config = newsplease_config(
+        NEWSPLEASE_CFG, work=tmp_path, sites=tmp_path / "sites.hjson", mirror_url=mirror
+    ).splitlines()
+    loopback = mirror_overrides(mirror)
+    assert f"working_path = {tmp_path}/" in config
+    assert f"url_input_file_name = {tmp_path / 'sites.hjson'}" in config
+    assert "ROBOTSTXT_OBEY = False" in config
+    assert f"CONCURRENT_REQUESTS = {loopback['CONCURRENT_REQUESTS']}" in config
+    per_site = loopback["CONCURRENT_REQUESTS_PER_DOMAIN"]
+    assert f"CONCURRENT_REQUESTS_PER_DOMAIN = {per_site}" in config
+    # No image is fetched from the live sites: news-please's own extractor that fetches none.
+    assert any("['newspaper_extractor_no_images', 'readability" in line for line in config)
+    with pytest.raises(SystemExit, match="ROBOTSTXT_OBEY"):
+        newsplease_config(
+            NEWSPLEASE_CFG.replace("ROBOTSTXT_OBEY=True\n", ""),
+            work=tmp_path, sites=tmp_path, mirror_url=mirror,
+        )  # fmt: skip
+
+
+def test_news_please_is_given_the_release_pages_as_mirror_urls(tmp_path: Path) -> None:
+    from bench.crawls import newsplease_urls
+    from bench.sitegen import generate
+
+    site = generate(tmp_path, 12)
+    urls = newsplease_urls(site, "http://127.0.0.1:8765/", 10)
+    assert len(urls) == 10
+    for url in urls:
+        assert url.startswith("http://127.0.0.1:8765/www.info.gov.hk/gia/general/")
+        assert (tmp_path / url.removeprefix("http://127.0.0.1:8765/")).is_file()
+        assert "/P20" in url  # a release, not an index page
+
+
 # --- the latency section: ours with the live sites' politeness settings ------------------------
 
 
