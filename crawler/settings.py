@@ -105,7 +105,6 @@ HKARCHIVE_RAW_ARCHIVE = True
 # Download photos and attachments too (hkarchive crawl --media), following redirects.
 HKARCHIVE_MEDIA = False
 MEDIA_ALLOW_REDIRECTS = True
-# Set by the CLI when it holds the archive's lock for the process; else the store takes it.
 # Seconds a write waits for another connection's write lock before waiting again; after 20
 # such waits (10 minutes) it gives up (newsarchive/db.py). Tests shorten it.
 HKARCHIVE_BUSY_TIMEOUT = 30.0
