@@ -19,6 +19,8 @@ from newsarchive import DEFAULT_ARCHIVE
 
 BOT_NAME = "hkarchive"
 SPIDER_MODULES = ["crawler.spiders"]
+# `scrapy crawl` exits non-zero when a run fails or the archive is locked (crawler/commands).
+COMMANDS_MODULE = "crawler.commands"
 NEWSPIDER_MODULE = "crawler.spiders"
 # Scrapy's loader, plus one spider per source file (crawler/spiderloader.py).
 SPIDER_LOADER_CLASS = "crawler.spiderloader.ArchiveSpiderLoader"

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -169,6 +170,25 @@ def test_scrapy_crawl_reads_the_same_settings(mirror_server: MirrorServer, tmp_p
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert rows(db, "SELECT id FROM articles") == [("govhk:P2022052500588",)]
+
+
+def test_scrapy_crawl_exits_1_when_the_run_logged_errors(tmp_path: Path) -> None:
+    # A mirror nobody answers on: every page fails. Scrapy's own command would exit 0.
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HKARCHIVE_")}
+    env.update(
+        HKARCHIVE_DB=str(tmp_path / "scrapy.db"), HKARCHIVE_MIRROR=f"http://127.0.0.1:{port}"
+    )
+    env["HKARCHIVE_OVERRIDES"] = json.dumps({"RETRY_TIMES": 0})
+    done = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "govhk",
+         "-a", "since=2022-05-25", "-a", "until=2022-05-25", "-a", "lang=en"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert " ERROR: " in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 1, done.stderr[-3000:]
 
 
 def test_demo_archives_every_release_of_the_bundled_mirror(tmp_path: Path) -> None:

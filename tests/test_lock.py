@@ -176,6 +176,8 @@ def test_scrapy_crawl_refuses_a_locked_archive_in_one_line(
     assert f"another crawl is writing to the archive {db} (pid {child.pid}" in errors[0]
     assert "Closing spider (archive_locked)" in done.stderr
     assert "Traceback" not in done.stderr
+    # As `hkarchive crawl`: 75 (EX_TEMPFAIL), so cron or a timer can tell "try later" from done.
+    assert done.returncode == 75, done.stderr[-3000:]
     assert not mirror_server.hits, "nothing is fetched"
     assert not db.exists(), "a refused crawl does not touch the archive"
 
