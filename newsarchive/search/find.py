@@ -143,18 +143,23 @@ def _most_relevant(
     with them each match is joined to its article as it is read (as newest first does), so
     that `ranked` matches in the filters are ranked, however many outside them are skipped.
     """
-    source = f"FROM {TABLE} s" if not where else _JOIN
-    walk = (
-        f"SELECT s.rowid {source} WHERE s.{TABLE} MATCH ?{_keys(first, after)}{where} "
-        "ORDER BY s.rowid DESC LIMIT 2 OFFSET ?"
-    )
-    bound = db.execute(walk, [match, *params, ranked - 1]).fetchall()
+    keys = _keys(first, after)
+    if where:
+        walk = (
+            f"SELECT s.rowid {_JOIN} WHERE s.{TABLE} MATCH ?{keys}{where} {_NEWEST_FIRST} OFFSET ?"
+        )
+    else:
+        walk = (
+            f"SELECT s.rowid FROM {TABLE} s WHERE s.{TABLE} MATCH ?{keys} {_NEWEST_FIRST} OFFSET ?"
+        )
+    bound = db.execute(walk, [match, *params, 2, ranked - 1]).fetchall()
     if len(bound) == 2:  # more than `ranked` match: rank the newest `ranked`
-        first = bound[0][0]
-    sql = (
-        f"SELECT s.rowid, s.rank {source} WHERE s.{TABLE} MATCH ?{_keys(first, after)}{where} "
-        "ORDER BY s.rank, s.rowid DESC LIMIT ?"
-    )
+        keys = _keys(bound[0][0], after)
+    if where:
+        sql = f"SELECT s.rowid, s.rank {_JOIN} WHERE s.{TABLE} MATCH ?{keys}{where} "
+    else:
+        sql = f"SELECT s.rowid, s.rank FROM {TABLE} s WHERE s.{TABLE} MATCH ?{keys} "
+    sql += "ORDER BY s.rank, s.rowid DESC LIMIT ?"  # best first (bm25 is lower for better)
     return [(key, rank) for key, rank in db.execute(sql, [match, *params, limit])]
 
 
