@@ -154,6 +154,11 @@ def _server_row(section: str, data: dict[str, Any]) -> list[Row]:
     return [_row(section, "mirror server CPU ms/page (not counted above)", per_page)]
 
 
+# Targets at 1M articles (issue 16), per order: p50 and p95 of a warm search, in ms.
+_SEARCH_TARGETS = {"newest": (20, None), "relevance": (50, 200)}
+_COLD_TARGET = 500  # ms, p95 of the first search after opening a cold archive
+
+
 def _search_rows(search: dict[str, Any] | None) -> list[Row]:
     if not search:
         return []
@@ -165,19 +170,62 @@ def _search_rows(search: dict[str, Any] | None) -> list[Row]:
         n = int(size)
         label = f"{n // 1000}k" if n < 1_000_000 else f"{n / 1e6:g}M"
         at_1m = n >= 1_000_000
-        for lang in ("en", "zh"):
-            lat = data["latency"][lang]
-            row = _row("search", f"{label} {lang} p50", lat["p50_ms"], " ms",
-                       "≤ 20 ms at 1M", (lambda v: v <= 20) if at_1m else None)  # fmt: skip
-            if not at_1m and lat["p50_ms"] > 20:
-                # Latency grows with the archive: a miss at a smaller size is a miss at 1M.
-                row = (*row[:4], "MISS (so at 1M)")
-            out.append(row)
-            out.append(_row("search", f"{label} {lang} p95", lat["p95_ms"], " ms"))
+        # Older results timed newest first only, under "latency".
+        orders = {"newest": data["latency"], "relevance": data.get("latency_relevance")}
+        for order, by_lang in orders.items():
+            if not by_lang:
+                continue
+            for lang in ("en", "zh"):
+                lat = by_lang[lang]
+                for stat, target in zip(("p50", "p95"), _SEARCH_TARGETS[order], strict=True):
+                    out.append(_latency_row(f"{label} {lang} {order} {stat}",
+                                            lat[f"{stat}_ms"], target, at_1m))  # fmt: skip
+        cold = data.get("cold")
+        if cold:
+            name = f"{label} first search after opening a cold archive"
+            out.append(_row("search", f"{name} p50", cold["p50_ms"], " ms"))
+            out.append(_latency_row(f"{name} p95", cold["p95_ms"], _COLD_TARGET, at_1m))
         out.append(_row("search", f"{label} size per 1,000 articles",
                         data["mb_per_1000_articles"], " MB"))  # fmt: skip
+        out.extend(_storage_rows(label, data.get("storage")))
         out.append(_row("search", f"{label} bulk insert + index rate",
                         data["bulk_articles_per_s"], " /s"))  # fmt: skip
+    return out
+
+
+def _latency_row(metric: str, ms: float, target: float | None, at_1m: bool) -> Row:
+    """A search time held to its target at 1M; over it at a smaller size, it misses at 1M."""
+    if target is None:
+        return _row("search", metric, ms, " ms")
+    row = _row("search", metric, ms, " ms", f"≤ {target:g} ms at 1M",
+               (lambda v: v <= target) if at_1m else None)  # fmt: skip
+    if not at_1m and ms > target:
+        # Latency grows with the archive: a miss at a smaller size is a miss at 1M.
+        row = (*row[:4], "MISS (so at 1M)")
+    return row
+
+
+def _storage_rows(label: str, storage: dict[str, Any] | None) -> list[Row]:
+    """MB per 1,000 articles of each part of the archive (dbstat), a virtual table's shadow
+    tables folded into it and shown beside it."""
+    if not storage:
+        return []
+    out: list[Row] = []
+    shadows = storage.get("shadow_mb_per_1000_articles", {})
+    rest = 0.0
+    for part, mb in storage["mb_per_1000_articles"].items():
+        if mb < 0.01:
+            rest += mb
+            continue
+        inside = [
+            f"{name} {size:.2f}" for name, size in shadows.get(part, {}).items() if size >= 0.01
+        ]
+        shown = f"{part} ({', '.join(inside)})" if inside else part
+        out.append(_row("search", f"{label} per 1,000 articles: {shown}", mb, " MB"))
+    if rest >= 0.01:
+        out.append(_row("search", f"{label} per 1,000 articles: the rest", rest, " MB"))
+    out.append(_row("search", f"{label} per 1,000 articles: total (dbstat)",
+                    storage["total_mb_per_1000_articles"], " MB"))  # fmt: skip
     return out
 
 

@@ -12,7 +12,8 @@ from a separate process, and measures in one run:
    of news-please's library extraction, with `--news-please`);
 5. incremental: a second crawl of the unchanged mirror into the same archive;
 6. search: latency of `hkarchive search` in synthetic archives of 100k and 1M articles,
-   size per 1,000 articles, insert rates;
+   newest first and by relevance, warm and first after opening a cold archive; size per
+   1,000 articles of each part of the archive; insert rates;
 7. memory: peak RSS of our crawl (with its extraction worker) at N = 1k, 10k, 100k pages;
 8. latency: ours and naive again on a smaller mirror answering every request late, as a
    server across a network does (on loopback a sequential script never waits), and ours
@@ -61,6 +62,7 @@ QUICK = {
     "runs": 1,
     "memory_steps": "40,100",
     "search_rows": "500,1000",
+    "search_cold": 2,
     "upsert_rows": 100,
     "extract_pages": 50,
     "news_please_pages": 20,
@@ -79,6 +81,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--memory-steps", help='pages per memory step (default "1000,10000,100000")')
     p.add_argument("--search-rows", help='archive sizes for search (default "100000,1000000")')
     p.add_argument("--search-passes", type=int, default=1, help="timed passes over the queries")
+    p.add_argument("--search-cold", type=int,
+                   help="first searches timed in an archive dropped from the page cache, "
+                        "per order and language (default 5)")  # fmt: skip
     p.add_argument("--upsert-rows", type=int, help="articles timed through upsert_article")
     p.add_argument("--extract-pages", type=int, help="pages timed in extraction (default 500)")
     p.add_argument("--news-please", metavar="PYTHON",
@@ -111,7 +116,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     defaults = QUICK if args.quick else {
         "pages": 5000, "runs": 3, "memory_steps": "1000,10000,100000",
-        "search_rows": "100000,1000000", "upsert_rows": 2000, "extract_pages": 500,
+        "search_rows": "100000,1000000", "search_cold": 5, "upsert_rows": 2000,
+        "extract_pages": 500,
         "latency_pages": 400, "latency_live_pages": 80, "news_please_pages": 1000,
     }  # fmt: skip
     for name, value in defaults.items():
@@ -432,7 +438,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             sizes = [int(s) for s in args.search_rows.split(",") if s.strip()]
             log(f"search: archives of {sizes} articles in {cache}")
             sections["search"] = searchscale.measure(
-                cache, sizes, args.search_passes, args.rebuild, args.upsert_rows
+                cache, sizes, args.search_passes, args.rebuild, args.upsert_rows, args.search_cold
             )
             timings["search"] = time.perf_counter() - t
             save(args.out, results)

@@ -6,16 +6,20 @@ the real corpus, spread over 1997-2024. They are written by bulk INSERT into the
 index is built by the project's own ``newsarchive.search.reindex``, which makes each article's
 search form as the crawl's ``upsert_article`` does. That per-article path is timed on a small
 sample beside it. Queries go through ``newsarchive.search.search``, the function
-``hkarchive search`` calls. Built archives are cached (keyed by size and format version) so a
-second run only queries them.
+``hkarchive search`` calls, in both orders (newest first, by relevance); the first search after
+opening an archive dropped from the page cache is timed too, and the archive's parts are
+measured with SQLite's dbstat. Built archives are cached (keyed by size and format version) so
+a second run only queries them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
+import sqlite3
 import statistics
 import time
 from collections import Counter
@@ -28,7 +32,7 @@ from bench.sitegen import Corpus, load_corpus
 from newsarchive.archive import open_archive
 from newsarchive.articles import upsert_article
 from newsarchive.model import Article
-from newsarchive.search import search
+from newsarchive.search import ORDERS, Order, search
 from pipelines.normalize import normalize_article
 
 FORMAT = 1  # bump when the synthetic rows change, so cached archives are rebuilt
@@ -198,13 +202,14 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def latency(path: Path, passes: int = 1) -> dict[str, Any]:
-    """p50/p95 ms of search() over the English and the Chinese queries, top 20 hits each."""
+def latency(path: Path, passes: int = 1, order: Order = "newest") -> dict[str, Any]:
+    """p50/p95 ms of search() in one order over the English and the Chinese queries, top 20
+    hits each, in a warm archive."""
     db = open_archive(path, create=False)
     by_lang: dict[str, Any] = {}
     sets = queries()
     for q in sets["en"][:3] + sets["zh"][:3]:  # warm the page cache and SQLite's
-        search(db, q, limit=20)
+        search(db, q, limit=20, order=order)
     for lang, qs in sets.items():
         samples: list[float] = []
         hits: list[int] = []
@@ -212,12 +217,13 @@ def latency(path: Path, passes: int = 1) -> dict[str, Any]:
         for _ in range(passes):
             for q in qs:
                 started = time.perf_counter()
-                found = search(db, q, limit=20)
+                found = search(db, q, limit=20, order=order)
                 ms = (time.perf_counter() - started) * 1000
                 samples.append(ms)
                 hits.append(len(found))
                 slowest = max(slowest, (ms, q))
         by_lang[lang] = {
+            "order": order,
             "queries": len(qs),
             "passes": passes,
             "p50_ms": statistics.median(samples),
@@ -230,10 +236,116 @@ def latency(path: Path, passes: int = 1) -> dict[str, Any]:
     return by_lang
 
 
+def _drop_from_page_cache(path: Path) -> None:
+    """Ask the kernel to forget the cached pages of the archive (and of its WAL, if any)."""
+    for part in (path, path.with_name(path.name + "-wal")):
+        if not part.exists():
+            continue
+        fd = os.open(part, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def cold(path: Path, repeats: int = 5) -> dict[str, Any]:
+    """The first search of a fresh connection to an archive dropped from the page cache.
+
+    Each repetition drops the file from the cache, opens the archive and times its first
+    search: `repeats` queries spread over each language's list, in both orders. Opening
+    (migration check included) is timed apart.
+    """
+    sets = queries()
+    samples: dict[str, list[float]] = {}
+    opening: list[float] = []
+    runs: list[dict[str, Any]] = []
+    for order in ORDERS:
+        for lang, qs in sets.items():
+            for n in range(repeats):
+                q = qs[n * len(qs) // repeats]
+                _drop_from_page_cache(path)
+                started = time.perf_counter()
+                db = open_archive(path, create=False)
+                opened = time.perf_counter()
+                found = search(db, q, limit=20, order=order)
+                ms = (time.perf_counter() - opened) * 1000
+                db.close()
+                opening.append((opened - started) * 1000)
+                samples.setdefault(order, []).append(ms)
+                runs.append({"order": order, "lang": lang, "query": q, "ms": ms,
+                             "hits": len(found)})  # fmt: skip
+    every = [ms for order in samples.values() for ms in order]
+    return {
+        "repeats": repeats,
+        "p50_ms": statistics.median(every),
+        "p95_ms": _percentile(every, 0.95),
+        "max_ms": max(every),
+        "by_order": {
+            order: {"p50_ms": statistics.median(ms), "p95_ms": _percentile(ms, 0.95)}
+            for order, ms in samples.items()
+        },
+        "open_p50_ms": statistics.median(opening),
+        "runs": runs,
+    }
+
+
+def _part(name: str, schema: dict[str, tuple[str, str, str]]) -> str:
+    """The part of the archive a b-tree belongs to: a table (a virtual table's shadow tables
+    fold under it), or a table's indexes."""
+    kind, table, _ = schema.get(name, ("table", name, ""))
+    virtual = sorted(
+        (n for n, (_, _, sql) in schema.items() if sql.upper().startswith("CREATE VIRTUAL")),
+        key=len,
+        reverse=True,
+    )
+    owner = next((v for v in virtual if table == v or table.startswith(f"{v}_")), None)
+    if owner:
+        return owner
+    return f"{table} indexes" if kind == "index" else table
+
+
+def storage(path: Path, articles: int) -> dict[str, Any]:
+    """Bytes per b-tree of the archive (SQLite's dbstat), folded into parts, and as MB per
+    1,000 articles."""
+    db = sqlite3.connect(path)
+    try:
+        schema = {
+            name: (kind, table, sql or "")
+            for name, kind, table, sql in db.execute(
+                "SELECT name, type, tbl_name, sql FROM sqlite_schema"
+            )
+        }
+        sizes = dict(db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"))
+    finally:
+        db.close()
+    parts: Counter[str] = Counter()
+    shadows: dict[str, dict[str, float]] = {}
+    mb = 1000 / articles / 1e6  # bytes to MB per 1,000 articles
+    for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
+        part = _part(name, schema)
+        parts[part] += size
+        if part != name and schema.get(name, ("",))[0] == "table":
+            # A virtual table's shadow table: "articles_search_data" is its "data".
+            shadows.setdefault(part, {})[name.removeprefix(f"{part}_")] = size * mb
+    return {
+        "bytes": sizes,
+        "parts_bytes": dict(parts.most_common()),
+        "mb_per_1000_articles": {part: size * mb for part, size in parts.most_common()},
+        "shadow_mb_per_1000_articles": shadows,
+        "total_mb_per_1000_articles": sum(parts.values()) * mb,
+    }
+
+
 def measure(
-    cache: Path, sizes: list[int], passes: int, rebuild: bool, upsert_rows: int = 2000
+    cache: Path,
+    sizes: list[int],
+    passes: int,
+    rebuild: bool,
+    upsert_rows: int = 2000,
+    cold_repeats: int = 5,
 ) -> dict[str, Any]:
-    """Build (or reuse) an archive per size, then time searches in it."""
+    """Build (or reuse) an archive per size, then measure its parts and time searches in it:
+    newest first and by relevance in a warm archive, and the first search of a cold one."""
     cache.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
         "upsert": upsert_rate(cache / "upsert.db", upsert_rows),
@@ -249,5 +361,12 @@ def measure(
             meta["cached"] = False
         else:
             meta = json.loads(meta_path.read_text(encoding="utf-8")) | {"cached": True}
-        results["sizes"][str(size)] = meta | {"latency": latency(db_path, passes)}
+        if "storage" not in meta:  # a full read of the archive: once per build
+            meta["storage"] = storage(db_path, size)
+            meta_path.write_text(json.dumps(meta), encoding="utf-8")
+        results["sizes"][str(size)] = meta | {
+            "latency": latency(db_path, passes, "newest"),
+            "latency_relevance": latency(db_path, passes, "relevance"),
+            "cold": cold(db_path, cold_repeats),
+        }
     return results

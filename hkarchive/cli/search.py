@@ -37,7 +37,9 @@ BRACKETS = ("[", "]")
     default="newest",
     show_default=True,
     type=click.Choice(full_text.ORDERS),
-    help="Newest first, or most relevant first (slower when many items match).",
+    help="Newest first, or most relevant first: BM25 over every match when at most 5,000 match, "
+    "else over the 5,000 newest (narrow with --since/--until, a phrase or rarer words to rank "
+    "older ones).",
 )
 @click.option("--reindex", is_flag=True, help="Rebuild the search index of the whole archive.")
 @db_option
@@ -59,7 +61,8 @@ def search(
     one character or more (創, 創新, 創新科技, InnoHK創新). "Quotes" make a phrase, a
     trailing * a prefix; AND (implied between words), OR, NOT and parentheses combine them.
     Each hit shows a snippet with the match marked; --order relevance puts the best matches
-    first. With --reindex, rebuild the index instead.
+    first (of the 5,000 newest matches when more match). With --reindex, rebuild the index
+    instead.
 
     Example: hkarchive search 'InnoHK創新 OR "launch ceremony"' --since 2022-05-01
     """

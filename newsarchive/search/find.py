@@ -23,7 +23,7 @@ class Hit:
     """An article that matched, with a snippet marking the match.
 
     score is relevance (higher is better) when hits are ordered by relevance, None when they
-    are ordered by date: ranking every match is what makes a search of a big archive slow.
+    are ordered by date.
     """
 
     id: str
@@ -50,6 +50,12 @@ DEFAULT_SNIPPET_WIDTH = 160
 # _LONGEST_WALK matches without a page of hits, the filtered matches are sorted instead.
 _LONGEST_WALK = 5000
 
+# By relevance: BM25 is computed for at most this many matches, the newest ones (in the
+# filters and the days asked for). A query with no more matches than this is ranked exactly;
+# one with more ranks its RANKED newest matches, which keeps a common word of a million
+# articles as quick as a rare one.
+RANKED = 5000
+
 
 def search(
     db: sqlite_utils.Database,
@@ -62,28 +68,32 @@ def search(
     limit: int = 20,
     marks: tuple[str, str] = ("[", "]"),
     order: Order = "newest",
+    ranked: int = RANKED,
 ) -> list[Hit]:
     """The articles matching query, newest first (or most relevant first), each with a snippet.
 
     ``since`` and ``until`` are days of publication (both included); ``marks`` go around
-    every match in the snippet. ``order="relevance"`` ranks every match by BM25, which takes
-    time in proportion to the number of matches. Raises QueryError for a query the syntax
-    rejects.
+    every match in the snippet. ``order="relevance"`` orders by BM25: exactly, when at most
+    ``ranked`` articles match (in the sources, language and days asked for); otherwise among
+    the ``ranked`` newest of those matches only, so older ones are ranked by narrowing the
+    search (days, a phrase, rarer words). Raises QueryError for a query the syntax rejects.
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
+    if ranked < 1:
+        raise ValueError(f"ranked must be at least 1, not {ranked}")
     if order not in ORDERS:
         raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
     match = fts_query(query)
     where, params = _filters(source, lang)
-    keys = _key_range(since, until)
+    first, last = _key_range(since, until)
     try:
         # One read transaction: the hits' snippets come from the snapshot that found them.
         with db.atomic():
             if order == "relevance":
-                found = _most_relevant(db, match, keys + where, params, limit)
+                found = _most_relevant(db, match, first, last, where, params, limit, ranked)
             else:
-                found = _newest(db, match, keys, where, params, limit)
+                found = _newest(db, match, _keys(first, last), where, params, limit)
             return _hits(db, match, found, marks, newest=order == "newest")
     except sqlite3.OperationalError as exc:
         # The parser only writes valid FTS5; should SQLite still refuse, say so in one line.
@@ -98,23 +108,58 @@ _ON = f"ON a.rowid = (s.rowid & {ROWID_MASK})"
 _JOIN = f"FROM {TABLE} s CROSS JOIN articles a {_ON}"
 
 
-def _key_range(since: date | None, until: date | None) -> str:
-    """The days of publication as a range of index rowids (which FTS5 reads directly)."""
+def _key_range(since: date | None, until: date | None) -> tuple[int | None, int | None]:
+    """The days of publication as a range of index rowids: the first, and the first after."""
+    first = day_key(since) if since else None
+    last = day_key(until + timedelta(days=1)) if until else None
+    return first, last
+
+
+def _keys(first: int | None, after: int | None) -> str:
+    """SQL conditions for a range of index rowids (which FTS5 reads directly): one bound each
+    way, so that FTS5 seeks to it rather than SQLite filtering what FTS5 reads."""
     clauses = []
-    if since:
-        clauses.append(f" AND s.rowid >= {day_key(since):d}")
-    if until:
-        clauses.append(f" AND s.rowid < {day_key(until + timedelta(days=1)):d}")
+    if first is not None:
+        clauses.append(f" AND s.rowid >= {first:d}")
+    if after is not None:
+        clauses.append(f" AND s.rowid < {after:d}")
     return "".join(clauses)
 
 
 def _most_relevant(
-    db: sqlite_utils.Database, match: str, where: str, params: list[object], limit: int
+    db: sqlite_utils.Database,
+    match: str,
+    first: int | None,
+    after: int | None,
+    where: str,
+    params: list[object],
+    limit: int,
+    ranked: int,
 ) -> list[tuple[int, float | None]]:
-    sql = (
-        f"SELECT s.rowid, s.rank {_JOIN} WHERE s.{TABLE} MATCH ?{where} "
-        "ORDER BY s.rank, s.rowid DESC LIMIT ?"
-    )
+    """The best matches by BM25 among the newest `ranked` (all of them when no more match).
+
+    The newest matches are read in the index's order, without BM25: the `ranked`-th one, if
+    another follows it, is the first key ranked. Without filters the index is read alone;
+    with them each match is joined to its article as it is read (as newest first does), so
+    that `ranked` matches in the filters are ranked, however many outside them are skipped.
+    """
+    keys = _keys(first, after)
+    if where:
+        walk = (
+            f"SELECT s.rowid {_JOIN} WHERE s.{TABLE} MATCH ?{keys}{where} {_NEWEST_FIRST} OFFSET ?"
+        )
+    else:
+        walk = (
+            f"SELECT s.rowid FROM {TABLE} s WHERE s.{TABLE} MATCH ?{keys} {_NEWEST_FIRST} OFFSET ?"
+        )
+    bound = db.execute(walk, [match, *params, 2, ranked - 1]).fetchall()
+    if len(bound) == 2:  # more than `ranked` match: rank the newest `ranked`
+        keys = _keys(bound[0][0], after)
+    if where:
+        sql = f"SELECT s.rowid, s.rank {_JOIN} WHERE s.{TABLE} MATCH ?{keys}{where} "
+    else:
+        sql = f"SELECT s.rowid, s.rank FROM {TABLE} s WHERE s.{TABLE} MATCH ?{keys} "
+    sql += "ORDER BY s.rank, s.rowid DESC LIMIT ?"  # best first (bm25 is lower for better)
     return [(key, rank) for key, rank in db.execute(sql, [match, *params, limit])]
 
 
