@@ -349,6 +349,28 @@ def _v11_version_first_seen(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v12_contentless_search(db: sqlite_utils.Database) -> None:
+    # articles_search kept a second copy of every title and body in its search form (its
+    # _content table, a third of the archive): it is rebuilt contentless. A contentless row is
+    # removed only given the values it was indexed from, so the triggers keep the title and
+    # body of every indexed row an UPDATE or DELETE of articles changes, for the next write
+    # (or reindex) to remove it (newsarchive/search/index.py).
+    from newsarchive.search.index import STALE_SCHEMA_SQL, reindex
+
+    count = int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+    if count > _SLOW_REINDEX:
+        logger.warning(
+            "Upgrading the archive: rebuilding the search index of %d articles without its "
+            "copy of their text (about %d min; the archive is locked until it is done; "
+            "VACUUM afterwards returns the space freed to the disk)",
+            count, max(1, count // 75_000),
+        )  # fmt: skip
+    db.execute("DROP TRIGGER IF EXISTS articles_search_ad")
+    for sql in STALE_SCHEMA_SQL:
+        db.execute(sql)
+    reindex(db)
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_image_files_and_body_hash,
@@ -361,6 +383,7 @@ MIGRATIONS: list[Migration] = [
     _v9_search_by_date,
     _v10_link_queue,
     _v11_version_first_seen,
+    _v12_contentless_search,
 ]
 
 

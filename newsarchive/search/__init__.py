@@ -17,11 +17,14 @@ and body, made here in Python:
   FTS5 phrases need consecutive positions: unigrams between the bigrams would break every
   bigram phrase, and unigrams after them would let a phrase match across the seam.
 
-The FTS5 table stores its content (rather than being contentless): SQLite before 3.43 can
-only delete a contentless row given its old text, and ``highlight()`` needs the text to mark
-what matched. Snippets are cut from the original title and body: each marked token of the
-search form is mapped back to the characters it came from, so a reader sees the sentence with
-the match marked, not bigrams. ``bm25`` with titles weighted five times bodies is the table's
+The FTS5 table is contentless (``content=''``, since schema 12): it stores the index and no
+copy of the search forms. SQLite before 3.43 removes a contentless row only given the values
+it was indexed from, which are computed again from the article's title and body (triggers on
+``articles`` keep those of every indexed row an UPDATE or DELETE changes; see ``index``).
+``highlight()`` needs the text: the hits' titles and bodies are indexed again in memory and
+the query run there. Snippets are cut from the original title and body: each marked token of
+the search form is mapped back to the characters it came from, so a reader sees the sentence
+with the match marked, not bigrams. ``bm25`` with titles weighted five times bodies is the table's
 ``rank``, so ``ORDER BY rank`` ranks alike in any client.
 
 The index's ``rowid`` is the item's *search key*, ``articles.search_key``: its minute of
@@ -62,6 +65,8 @@ from newsarchive.search.index import (
     TABLE,
     create_search_table,
     index_article,
+    index_row,
+    mend_index,
     publication_minute,
     reindex,
     search_key,
@@ -91,6 +96,8 @@ __all__ = [
     "fts_query",
     "index_article",
     "index_form",
+    "index_row",
+    "mend_index",
     "parse_query",
     "publication_minute",
     "reindex",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -13,7 +12,7 @@ from typing import Literal
 import sqlite_utils
 
 from newsarchive.db import placeholders
-from newsarchive.search.index import COLUMNS, ROWID_MASK, TABLE, day_key
+from newsarchive.search.index import ROWID_MASK, TABLE, day_key, marked_rows
 from newsarchive.search.query import QueryError, fts_query
 from newsarchive.search.tokens import CJK, Span, token_spans
 
@@ -212,34 +211,9 @@ def _filters(source: str | Sequence[str] | None, lang: str | None) -> tuple[str,
     return "".join(f" AND {clause}" for clause in clauses), params
 
 
-# Hits are highlighted by ranges of keys: one lookup of the query's terms per range, not per
-# hit. Keys this far apart (hits of one minute) are still read as one range.
-_RUN_GAP = 32
-
-
-def _runs(keys: Iterable[int]) -> Iterator[tuple[int, int]]:
-    """The first and last of each run of keys, no two neighbours more than _RUN_GAP apart."""
-    ordered = sorted(keys)
-    start = 0
-    for end in range(1, len(ordered) + 1):
-        if end == len(ordered) or ordered[end] - ordered[end - 1] > _RUN_GAP:
-            yield ordered[start], ordered[end - 1]
-            start = end
-
-
 _ARTICLES_SQL = (
     "SELECT rowid, id, source, lang, published_at, title, url, body_text FROM articles "
     "WHERE rowid IN"
-)
-# Other matches inside a range of hits are read but not highlighted: that is the costly part.
-_HIGHLIGHT_SQL = (
-    "SELECT rowid, "
-    + ", ".join(
-        f"CASE WHEN rowid IN (SELECT value FROM json_each(:hits)) "
-        f"THEN highlight({TABLE}, {n}, :open, :close) END"
-        for n in range(len(COLUMNS))
-    )
-    + f" FROM {TABLE} WHERE {TABLE} MATCH :match AND rowid BETWEEN :first AND :last"
 )
 
 
@@ -253,27 +227,29 @@ def _hits(
 ) -> list[Hit]:
     """The found items (key and rank) as hits, with their snippets, in the order found.
 
-    The newest matches are the matches of one range of keys, read at once; the most relevant
-    are anywhere, read a run of neighbouring keys at a time.
+    The index holds no text (it is contentless): the hits' titles and bodies are indexed
+    again in memory, where highlight() marks what the query matched.
     """
+    del newest  # both orders are highlighted alike
     keys = [key for key, _ in found]
     if not keys:
         return []
-    wanted = set(keys)
-    marked: dict[int, list[str]] = {}
-    hits = json.dumps(keys)
-    for first, last in [(min(keys), max(keys))] if newest else _runs(keys):
-        args = {"hits": hits, "open": _OPEN, "close": _CLOSE, "match": match}
-        rows = db.execute(_HIGHLIGHT_SQL, args | {"first": first, "last": last})
-        marked.update((row[0], row[1:]) for row in rows if row[0] in wanted)
     rowids = [key & ROWID_MASK for key in keys]
     articles = {
         row[0]: row[1:] for row in db.execute(f"{_ARTICLES_SQL} ({placeholders(rowids)})", rowids)
     }
+    texts = [
+        (key, article[4], article[6])
+        for key in keys
+        if (article := articles.get(key & ROWID_MASK)) is not None
+    ]
+    marked = marked_rows(match, texts, (_OPEN, _CLOSE))
+    # A hit whose article changed since it was indexed may not match its text: no marks.
+    unmarked = ("", "", "", "")
     return [
-        _hit(articles[key & ROWID_MASK], marked[key], rank, marks)
+        _hit(articles[key & ROWID_MASK], marked.get(key, unmarked), rank, marks)
         for key, rank in found
-        if key in marked and key & ROWID_MASK in articles
+        if key & ROWID_MASK in articles
     ]
 
 

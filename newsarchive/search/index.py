@@ -1,25 +1,42 @@
-"""The search index (articles_search): its table, its keys by minute of publication, its rows."""
+"""The search index (articles_search): its table, its keys by minute of publication, its rows.
+
+The table is contentless (``content=''``): it holds the index and no copy of the text. FTS5
+before SQLite 3.43 removes a contentless row only by its ``'delete'`` command given the very
+values that were indexed, and a wrong one corrupts the index silently. Those values are a pure
+function of the article's title and body (`index_row`), so they are computed again from the
+article as it was indexed: triggers on ``articles`` (schema 12) keep the title and body of
+every indexed row that an UPDATE or DELETE changes, in ``articles_search_stale``, which
+`index_article` (or `reindex`) then applies. Any connection may so change or delete
+articles, plain SQL included. Changing `index_form` changes the values: it needs a migration
+that runs `reindex`.
+"""
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from array import array
+from collections.abc import Iterable
 from datetime import date
 
 import sqlite_utils
 
 from newsarchive.db import placeholders
-from newsarchive.search.tokens import index_form
+from newsarchive.search.tokens import CJK, index_form
 
 TABLE = "articles_search"
 COLUMNS = ("title", "body", "title_chars", "body_chars")
 # Weights in COLUMNS order: a word in the title counts five times one in the body.
 RANK = "bm25(5.0, 1.0, 5.0, 1.0)"
 _CREATE_SQL = (
-    f"CREATE VIRTUAL TABLE {TABLE} USING fts5({', '.join(COLUMNS)}, tokenize = 'porter unicode61')"
+    f"CREATE VIRTUAL TABLE {TABLE} USING fts5({', '.join(COLUMNS)}, "
+    "content='', tokenize = 'porter unicode61')"
 )
+# The title and body of each index row that no longer matches its article, by key.
+STALE_TABLE = f"{TABLE}_stale"
 
 
-def _row(title: str | None, body: str | None) -> tuple[str, str, str, str]:
+def index_row(title: str | None, body: str | None) -> tuple[str, str, str, str]:
     """The index's columns for a title and body, in COLUMNS order."""
     title_words, title_chars = index_form(title or "")
     body_words, body_chars = index_form(body or "")
@@ -27,6 +44,10 @@ def _row(title: str | None, body: str | None) -> tuple[str, str, str, str]:
 
 
 _INSERT_SQL = f"INSERT INTO {TABLE} (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
+_DELETE_SQL = (
+    f"INSERT INTO {TABLE} ({TABLE}, rowid, {', '.join(COLUMNS)}) VALUES ('delete', ?, ?, ?, ?, ?)"
+)
+_INDEXED_SQL = f"SELECT 1 FROM {TABLE} WHERE rowid = ?"
 
 # The search key: minutes since 1900-01-01 00:00 (Hong Kong time, as published_at is written),
 # then the article's rowid. Keys stay below 2**63 until the year 10000.
@@ -71,18 +92,105 @@ def day_key(day: date) -> int:
 def index_article(
     db: sqlite_utils.Database, old_key: int | None, key: int, title: str | None, body: str | None
 ) -> None:
-    """Write an article's row of the index under its key, replacing its row under old_key
-    (inside the caller's transaction; articles.search_key is the caller's to set)."""
-    # The new key's row too: one left by an article deleted without its index row.
-    for stale in {old_key, key} - {None}:
-        db.execute(f"DELETE FROM {TABLE} WHERE rowid = ?", [stale])
-    db.execute(_INSERT_SQL, [key, *_row(title, body)])
+    """Index an article under its key once its row is written (inside the caller's
+    transaction; articles.search_key is the caller's to set).
+
+    Its row under old_key, if its title, body or key changed, was recorded stale by the
+    triggers when the article's row was written: it is removed here with every other.
+    """
+    del old_key  # the triggers recorded it
+    mend_index(db)
+    if db.execute(_INDEXED_SQL, [key]).fetchone() is None:
+        db.execute(_INSERT_SQL, [key, *index_row(title, body)])
+
+
+def mend_index(db: sqlite_utils.Database, *, batch: int = 1000) -> int:
+    """Remove every stale row of the index and index the articles now under those keys
+    (inside the caller's transaction); returns how many rows were stale."""
+    stale = db.execute(f"SELECT key, title, body FROM {TABLE}_stale").fetchall()
+    if not stale:
+        return 0
+    db.conn.executemany(_DELETE_SQL, [(key, *index_row(t, b)) for key, t, b in stale])
+    db.execute(f"DELETE FROM {TABLE}_stale")
+    keys = [key for key, _, _ in stale]
+    for start in range(0, len(keys), batch):
+        chunk = keys[start : start + batch]
+        current = db.execute(
+            f"SELECT search_key, title, body_text FROM articles "
+            f"WHERE search_key IN ({placeholders(chunk)})",
+            chunk,
+        ).fetchall()
+        db.conn.executemany(_INSERT_SQL, [(key, *index_row(t, b)) for key, t, b in current])
+    return len(stale)
+
+
+# Kept by the triggers of schema 12: the title and body an index row was made from, when an
+# UPDATE or DELETE of its article changes them (or the key). The first change is the one
+# indexed: later ones are not recorded (by NOT EXISTS, not INSERT OR IGNORE: an upsert's
+# ON CONFLICT overrides that of the triggers it fires).
+STALE_SCHEMA_SQL = (
+    f"CREATE TABLE {TABLE}_stale (key INTEGER PRIMARY KEY, title TEXT, body TEXT)",
+    f"""CREATE TRIGGER articles_search_ad AFTER DELETE ON articles
+WHEN EXISTS (SELECT 1 FROM {TABLE} WHERE rowid = old.search_key) BEGIN
+  INSERT INTO {TABLE}_stale (key, title, body)
+    SELECT old.search_key, old.title, old.body_text
+    WHERE NOT EXISTS (SELECT 1 FROM {TABLE}_stale WHERE key = old.search_key);
+END""",
+    f"""CREATE TRIGGER articles_search_au AFTER UPDATE OF title, body_text, search_key ON articles
+WHEN (old.title IS NOT new.title OR old.body_text IS NOT new.body_text
+      OR old.search_key IS NOT new.search_key)
+  AND EXISTS (SELECT 1 FROM {TABLE} WHERE rowid = old.search_key) BEGIN
+  INSERT INTO {TABLE}_stale (key, title, body)
+    SELECT old.search_key, old.title, old.body_text
+    WHERE NOT EXISTS (SELECT 1 FROM {TABLE}_stale WHERE key = old.search_key);
+END""",
+)
+
+
+# A lone CJK character in an FTS5 expression: a term only the *_chars columns can match.
+_LONE_CJK = re.compile(f"(?<![{CJK}])[{CJK}](?![{CJK}])")
+
+
+_HIGHLIGHT_SQL = (
+    "SELECT rowid, highlight(hits, 0, ?, ?), highlight(hits, 1, ?, ?), highlight(hits, 2, ?, ?), "
+    "highlight(hits, 3, ?, ?) FROM hits WHERE hits MATCH ?"
+)
+
+
+def marked_rows(
+    match: str, texts: Iterable[tuple[int, str | None, str | None]], marks: tuple[str, str]
+) -> dict[int, tuple[str, ...]]:
+    """highlight() of each column of the given (key, title, body) that match an FTS5 query,
+    by key: the index holds no text, so the hits' rows are indexed again in memory."""
+    rows = [(key, *index_row(title, body)) for key, title, body in texts]
+    # Indexing is most of the time: the *_chars columns only when the query can match there
+    # (otherwise they are returned as they are, unmarked).
+    chars = _LONE_CJK.search(match) is not None
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(
+            f"CREATE VIRTUAL TABLE hits USING fts5({', '.join(COLUMNS)}, "
+            "columnsize=0, tokenize = 'porter unicode61')"
+        )
+        conn.executemany(
+            f"INSERT INTO hits (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
+            rows if chars else [(key, title, body, "", "") for key, title, body, _, _ in rows],
+        )
+        found = conn.execute(_HIGHLIGHT_SQL, [*marks * len(COLUMNS), match]).fetchall()
+    finally:
+        conn.close()
+    if chars:
+        return {key: tuple(marked) for key, *marked in found}
+    forms = {key: (title_chars, body_chars) for key, _, _, title_chars, body_chars in rows}
+    return {key: (title, body, *forms[key]) for key, title, body, _, _ in found}
 
 
 _BY_ROWID_SQL = (
     "SELECT rowid, published_at, search_key FROM articles WHERE rowid > ? ORDER BY rowid LIMIT ?"
 )
 _KEY_ORDER_SQL = "SELECT search_key FROM articles ORDER BY search_key"
+# Before schema 12 (reindex runs in the migration of schema 9), there is no stale table.
+_STALE_EXISTS_SQL = f"SELECT 1 FROM sqlite_master WHERE name = '{TABLE}_stale'"
 
 
 def create_search_table(db: sqlite_utils.Database) -> None:
@@ -94,9 +202,11 @@ def create_search_table(db: sqlite_utils.Database) -> None:
 def reindex(db: sqlite_utils.Database, *, batch: int = 1000) -> int:
     """Rebuild the search index of every article in one transaction; returns how many."""
     with db.atomic():
-        # Dropping is far quicker than deleting: FTS5 deletes a stored row by re-reading it.
+        # Dropping is far quicker than deleting every row; no row is stale afterwards.
         db.execute(f"DROP TABLE IF EXISTS {TABLE}")
         create_search_table(db)
+        if db.execute(_STALE_EXISTS_SQL).fetchone():
+            db.execute(f"DELETE FROM {TABLE}_stale")
         # Every key at once, in rowid order: a row is rewritten whole when a column changes,
         # so one pass in storage order is far quicker than updates in any other order.
         last = 0
@@ -117,6 +227,6 @@ def reindex(db: sqlite_utils.Database, *, batch: int = 1000) -> int:
                 f"WHERE search_key IN ({placeholders(chunk)}) ORDER BY search_key",
                 list(chunk),
             )
-            db.conn.executemany(_INSERT_SQL, [(key, *_row(t, b)) for key, t, b in rows])
+            db.conn.executemany(_INSERT_SQL, [(key, *index_row(t, b)) for key, t, b in rows])
         db.execute(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('optimize')")
     return len(order)
