@@ -244,3 +244,49 @@ def test_snippets_are_those_of_an_index_that_stores_its_text(db: sqlite_utils.Da
             assert [hit.snippet for hit in hits] == expected, query
             compared += len(hits)
     assert compared > 200
+
+
+def test_an_archive_of_schema_11_is_upgraded_to_a_contentless_index(tmp_path: Path) -> None:
+    from newsarchive.articles import article_row
+    from newsarchive.schema import MIGRATIONS, schema_version
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    for number, migration in enumerate(MIGRATIONS[:11], start=1):
+        with old.atomic():
+            migration(old)
+            old.execute(f"PRAGMA user_version = {number}")
+    # Schema 11's index stored its text.
+    old.execute(f"DROP TABLE {TABLE}")
+    old.execute(
+        f"CREATE VIRTUAL TABLE {TABLE} USING fts5({', '.join(COLUMNS)}, "
+        "tokenize = 'porter unicode61')"
+    )
+    items = [article(n, lang, title, body) for n, (lang, title, body) in enumerate(TEXTS[:12])]
+    for n, item in enumerate(items, start=1):
+        old.table("articles").insert(article_row(item) | {"first_seen_at": SEEN, "rowid": n})
+    old.execute("UPDATE articles SET search_key = rowid")  # rekeyed below by the rebuild
+    rows = old.execute("SELECT search_key, title, body_text FROM articles").fetchall()
+    old.conn.executemany(
+        f"INSERT INTO {TABLE} (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
+        [(key, *index_row(title, body)) for key, title, body in rows],
+    )
+    old.conn.commit()
+    assert f"{TABLE}_content" in old.table_names()
+    old.close()
+    db = open_archive(path)
+    try:
+        assert schema_version(db) == len(MIGRATIONS)
+        assert f"{TABLE}_content" not in db.table_names()
+        assert instances(db) == rebuilt_instances(db)
+        keys = db.execute(f"SELECT rowid FROM {TABLE} ORDER BY 1").fetchall()
+        assert keys == db.execute("SELECT search_key FROM articles ORDER BY 1").fetchall()
+        word = index_form(items[0].title)[0].split()[0]
+        assert items[0].id in [hit.id for hit in search(db, word, limit=50)]
+        # Changed and deleted as any archive is.
+        db.execute("DELETE FROM articles WHERE id = ?", [items[1].id])
+        db.conn.commit()
+        upsert_article(db, article(0, "en", "Renamed", "A new body."), seen_at=SEEN, run_id=None)
+        assert instances(db) == rebuilt_instances(db)
+    finally:
+        db.close()
