@@ -7,8 +7,8 @@ would pick instead of this project. Its whole crawl of the mirror is a contender
 trafilatura in the "extraction" section. news-please pins its own
 versions of lxml and others, so it lives in a virtualenv of its own:
 
-    python3 -m venv /tmp/np && /tmp/np/bin/pip install news-please
-    python bench/run.py --news-please /tmp/np/bin/python ...
+    python3 -m venv ../np && ../np/bin/pip install news-please
+    python bench/run.py --news-please ../np/bin/python ...
 
 bench/run.py writes the pages to time as a JSON list of {"path", "url"} and runs this script
 with that interpreter; it prints one JSON object. Only the standard library is imported here
