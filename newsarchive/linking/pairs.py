@@ -105,18 +105,20 @@ _MONTH_NAMES = (
 MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, 1) for name in names}
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 # Case-sensitive, so "may" the verb is not a month; "May 2022" (no day) is not a date.
+# Each pattern that can only start on a digit or a month's capital says so first, in a
+# lookahead: that lets the regex engine skip to such characters instead of trying every one.
 _EN_DATE = re.compile(
-    rf"\b(?:(?P<m1>{_MONTH})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\b"
+    rf"(?=[ADFJMNOS\d])\b(?:(?P<m1>{_MONTH})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\b"
     rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH})\b)"
 )
 _ZH_NUMERAL = "〇零一二三四五六七八九十兩"
 _ZH_DATE = re.compile(
-    rf"(?P<m>\d{{1,2}}|[{_ZH_NUMERAL}]{{1,3}})\s*月\s*"
+    rf"(?=[\d{_ZH_NUMERAL}])(?P<m>\d{{1,2}}|[{_ZH_NUMERAL}]{{1,3}})\s*月\s*"
     rf"(?P<d>\d{{1,2}}|[{_ZH_NUMERAL}]{{1,3}})\s*[日號号]"
 )
 _ZH_YEAR = re.compile(r"([〇零一二三四五六七八九]{4})\s*年")
 # "10.30am" is two numbers, as its Chinese "上午10時30分" is; a bare "10.30" is a decimal.
-_EN_TIME = re.compile(r"\b(\d{1,2})[.:](\d{2})\s*(?=a\.?m\b|p\.?m\b|noon\b|hours?\b)", re.I)
+_EN_TIME = re.compile(r"(?=\d)\b(\d{1,2})[.:](\d{2})\s*(?=a\.?m\b|p\.?m\b|noon\b|hours?\b)", re.I)
 _SCALES = {
     "thousand": 3,
     "million": 6,
@@ -132,10 +134,12 @@ _SCALE = "|".join(sorted(_SCALES, key=len, reverse=True))
 # Digits glued to Latin letters (H7N9, P2022052500588) are names, not numbers. Thousands are
 # grouped by commas in English and by spaces in Chinese ("2 000名").
 _NUMBER = re.compile(
-    r"(?<![A-Za-z0-9.,])(\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?: \d{3})+(?![\d,])|\d+)(\.\d+)?"
+    r"(?=\d)(?<![A-Za-z0-9.,])(\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?: \d{3})+(?![\d,])|\d+)(\.\d+)?"
     rf"(?:\s*({_SCALE})(?![A-Za-z]))?"
 )
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[@&.\-'’][A-Za-z0-9]+)*")
+# Any month's name: a text without one has no English date.
+_ANY_MONTH = re.compile(_MONTH)
 _LATIN_JOINER = re.compile(r"[@&.\-'’]")
 _ZH_DIGIT = {c: n for n, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "兩": 2}
 
@@ -171,7 +175,11 @@ def _number_token(whole: str, fraction: str | None, scale: str | None) -> str | 
 def numbers(text: str) -> Counter[str]:
     """The numbers a text gives, language-independent: values ("10000000000" for both "$10
     billion" and "100億元") and dates as MM-DD ("05-25" for "May 25" and "五月二十五日")."""
-    text = unicodedata.normalize("NFKC", text)
+    return _numbers_in(unicodedata.normalize("NFKC", text))
+
+
+def _numbers_in(text: str) -> Counter[str]:
+    """numbers() of a text already NFKC-normalised."""
     found: Counter[str] = Counter()
 
     def date(month: int | None, day: int | None) -> str:
@@ -179,9 +187,15 @@ def numbers(text: str) -> Counter[str]:
             found[f"{month:02d}-{day:02d}"] += 1
         return " "
 
-    text = _EN_DATE.sub(lambda m: date(MONTHS[m["m1"] or m["m2"]], int(m["d1"] or m["d2"])), text)
-    text = _ZH_DATE.sub(lambda m: date(chinese_number(m["m"]), chinese_number(m["d"])), text)
-    text = _ZH_YEAR.sub(lambda m: f" {chinese_number(m[1])} ", text)
+    # Each substitution only where its pattern could match (the same result, found sooner).
+    if _ANY_MONTH.search(text):
+        text = _EN_DATE.sub(
+            lambda m: date(MONTHS[m["m1"] or m["m2"]], int(m["d1"] or m["d2"])), text
+        )
+    if "月" in text:
+        text = _ZH_DATE.sub(lambda m: date(chinese_number(m["m"]), chinese_number(m["d"])), text)
+    if "年" in text:
+        text = _ZH_YEAR.sub(lambda m: f" {chinese_number(m[1])} ", text)
     text = _EN_TIME.sub(lambda m: f" {m[1]} {m[2]} ", text)
     for match in _NUMBER.finditer(text):
         token = _number_token(match[1], match[2], match[3])
@@ -192,8 +206,12 @@ def numbers(text: str) -> Counter[str]:
 
 def latin_names(text: str) -> frozenset[str]:
     """The Latin-script words of a text (two letters or more), case-folded."""
-    text = unicodedata.normalize("NFKC", text)
-    return frozenset(t.casefold() for t in _LATIN.findall(text) if len(t) > 1)
+    return _latin_names(unicodedata.normalize("NFKC", text))
+
+
+def _latin_names(text: str) -> frozenset[str]:
+    """latin_names() of a text already NFKC-normalised."""
+    return frozenset(t.casefold() for t in set(_LATIN.findall(text)) if len(t) > 1)
 
 
 def _with_parts(names: frozenset[str]) -> frozenset[str]:
@@ -209,8 +227,13 @@ def media_key(url: str) -> str:
     return f"{(parts.hostname or '').lower()}{parts.path}{query}"
 
 
+# A run of letters and digits: what str.isalnum() is true of (\w is that and "_").
+_ALNUM = re.compile(r"[^\W_]+")
+
+
 def _letters(text: str) -> int:
-    return sum(map(str.isalnum, unicodedata.normalize("NFKC", text)))
+    """The letters and digits of a text already NFKC-normalised."""
+    return sum(map(len, _ALNUM.findall(text)))
 
 
 @dataclass(frozen=True)
@@ -249,16 +272,19 @@ def fingerprint(
 
     ``related_times`` are the publication times of the archived items it links to.
     """
-    text = f"{title}\n{body_text}"
-    names = latin_names(text)
+    # Normalised once for all that reads it; a line break joins two normalised texts as it
+    # joins them before (nothing composes with it).
+    body = unicodedata.normalize("NFKC", body_text)
+    text = f"{unicodedata.normalize('NFKC', title)}\n{body}"
+    names = _latin_names(text)
     return Fingerprint(
         published_at=published_at,
-        numbers=numbers(text),
+        numbers=_numbers_in(text),
         names=names,
         name_parts=_with_parts(names),
         media=frozenset(media_key(u) for u in media_urls),
         lines=sum(1 for line in body_text.splitlines() if line.strip()),
-        letters=_letters(body_text),
+        letters=_letters(body),
         related=frozenset(related_times),
     )
 
