@@ -53,10 +53,21 @@ def record_failure(
     return attempts
 
 
+_MATCH = "FROM failures WHERE url = ? OR item_id = ?"
+
+
 def clear_failure(db: sqlite_utils.Database, *, url: str | None, item_id: str | None) -> None:
-    """Forget the failure of a page now archived (by its URL or its item's id)."""
+    """Forget the failure of a page now archived (by its URL or its item's id).
+
+    Nearly every page stored has no failure to forget: that is found by a read, without
+    waiting for the write lock or committing an empty transaction. Only the crawl holding
+    the archive's lock records failures of its source, so none appears between the two.
+    """
+    match = [url or "", item_id or ""]
+    if db.execute(f"SELECT 1 {_MATCH} LIMIT 1", match).fetchone() is None:
+        return
     with write_transaction(db):
-        db.execute("DELETE FROM failures WHERE url = ? OR item_id = ?", [url or "", item_id or ""])
+        db.execute(f"DELETE {_MATCH}", match)
 
 
 def failures_to_retry(conn: sqlite3.Connection, source: str, max_attempts: int) -> list[Failure]:
