@@ -24,6 +24,7 @@ import sqlite_utils
 from newsarchive.db import CORRUPT, fault_reason, placeholders, storage_fault
 from newsarchive.linking.queue import never_linked, waiting
 from newsarchive.model import FIRST_SEEN, FIRST_WORDS, Article
+from newsarchive.search import index_gaps
 
 FIELDS = ("title", "date", "body", "images")
 
@@ -252,6 +253,7 @@ def check_archive(
         *silent_sources(db, now=now, silent_days=silent_days),
         *coverage_drops(db, now=now, drop=coverage_drop),
         *unlinked_items(db, running_pids=running_pids),
+        *search_index_problems(db),
     ]
 
 
@@ -628,6 +630,45 @@ def unlinked_items(
                 f"{len(ids)} item{'s' if len(ids) != 1 else ''} stored and never linked into "
                 f"stories ({shown}): "
                 "run `hkarchive story --relink`",
+            )
+        )
+    return problems
+
+
+_REINDEX = "run `hkarchive search --reindex`"
+
+
+def search_index_problems(db: sqlite_utils.Database) -> list[Problem]:
+    """Where the search index (articles_search) and the articles disagree: articles it cannot
+    find, rows of no article, and old texts of articles changed or deleted outside a crawl
+    that it still holds (newsarchive/search/index.py)."""
+    gaps = index_gaps(db)
+    problems = []
+    if gaps.missing:
+        problems.append(
+            Problem(
+                "search-index",
+                "archive",
+                f"{gaps.missing} articles are missing from the search index, so `hkarchive "
+                f"search` cannot find them: {_REINDEX}",
+            )
+        )
+    if gaps.orphans:
+        problems.append(
+            Problem(
+                "search-index",
+                "archive",
+                f"{gaps.orphans} rows of the search index belong to no article: {_REINDEX}",
+            )
+        )
+    if gaps.stale:
+        problems.append(
+            Problem(
+                "search-index",
+                "archive",
+                f"{gaps.stale} articles were changed or deleted outside a crawl and the search "
+                "index still finds their old text: the next crawl that stores an item mends "
+                f"it, or {_REINDEX}",
             )
         )
     return problems

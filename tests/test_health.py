@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from hkarchive.cli.health import check, format_duration, runs
 from hkarchive.mirror import MirrorServer
 from newsarchive.archive import open_archive
+from newsarchive.articles import upsert_article
 from newsarchive.clock import HKT
 from newsarchive.db import ArchiveError
 from newsarchive.health import (
@@ -27,10 +28,14 @@ from newsarchive.health import (
     daily_sources,
     failures_from_stats,
     run_health_values,
+    search_index_problems,
     unchecked,
 )
+from newsarchive.linking.steps import link_queued
 from newsarchive.linking.stories import link_stories
 from newsarchive.model import FIRST_SEEN, FIRST_WORDS, Article, Photo
+from newsarchive.search import COLUMNS, TABLE, index_row
+from pipelines.normalize import normalize_article
 from tests.conftest import run_cli
 
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=HKT)
@@ -590,3 +595,59 @@ def test_check_of_a_missing_archive_creates_nothing(tmp_path: Path) -> None:
 )
 def test_duration_format(started: str, finished: str | None, shown: str) -> None:
     assert format_duration(started, finished) == shown
+
+
+# --- the search index -----------------------------------------------------------------------
+
+
+def _indexed(db: sqlite_utils.Database, n: int) -> None:
+    for native in range(1, n + 1):
+        item = _article(
+            "govhk", native_id=str(native), url=f"https://example.org/{native}",
+            title=f"Harbour walk {native}", body_text=f"A walk by the harbour, number {native}.",
+        )  # fmt: skip
+        upsert_article(db, normalize_article(item), seen_at=NOW.isoformat(), run_id=None)
+    link_queued(db)  # as the crawl that stored them does
+
+
+def test_an_archive_whose_search_index_matches_its_articles_has_no_index_problem(
+    db: sqlite_utils.Database,
+) -> None:
+    healthy(db)  # articles written by plain SQL, never keyed for the index: not counted
+    _indexed(db, 3)
+    assert search_index_problems(db) == []
+    assert check_archive(db, now=NOW) == []
+
+
+def test_gaps_between_the_search_index_and_the_articles_are_reported(
+    db: sqlite_utils.Database, db_path: Path
+) -> None:
+    healthy(db)
+    _indexed(db, 4)
+    key, title, body = db.execute(
+        "SELECT search_key, title, body_text FROM articles WHERE native_id = '1'"
+    ).fetchone()
+    # The index loses one article's row (as a wrong 'delete' would), gains a row of no
+    # article, and an article is retitled by plain SQL.
+    db.execute(
+        f"INSERT INTO {TABLE} ({TABLE}, rowid, {', '.join(COLUMNS)}) "
+        "VALUES ('delete', ?, ?, ?, ?, ?)",
+        [key, *index_row(title, body)],
+    )
+    db.execute(
+        f"INSERT INTO {TABLE} (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
+        [key + 1000, *index_row("Nobody's", "Nothing")],
+    )
+    db.execute("UPDATE articles SET title = 'Harbour run' WHERE native_id = '2'")
+    db.conn.commit()
+    problems = check_archive(db, now=NOW)
+    assert kinds(problems) == [("search-index", "archive")] * 3
+    messages = [p.message for p in problems]
+    assert messages[0].startswith("1 articles are missing from the search index")
+    assert messages[1].startswith("1 rows of the search index belong to no article")
+    assert messages[2].startswith("1 articles were changed or deleted outside a crawl")
+    assert all("hkarchive search --reindex" in m for m in messages)
+    result = run_cli("check", "--db", str(db_path))
+    assert result.code == 1 and "missing from the search index" in result.stderr
+    assert run_cli("search", "--reindex", "--db", str(db_path)).code == 0
+    assert search_index_problems(db) == []

@@ -17,6 +17,7 @@ import re
 import sqlite3
 from array import array
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 import sqlite_utils
@@ -191,6 +192,35 @@ _BY_ROWID_SQL = (
 _KEY_ORDER_SQL = "SELECT search_key FROM articles ORDER BY search_key"
 # Before schema 12 (reindex runs in the migration of schema 9), there is no stale table.
 _STALE_EXISTS_SQL = f"SELECT 1 FROM sqlite_master WHERE name = '{TABLE}_stale'"
+
+
+@dataclass(frozen=True)
+class IndexGaps:
+    """Where the search index and the articles disagree (all 0 in a sound archive)."""
+
+    missing: int  # articles with a key and no row of the index: search cannot find them
+    orphans: int  # rows of the index under a key no article has, and not waiting in stale
+    stale: int  # rows made from a title or body since changed or deleted, waiting to go
+
+
+# Every row of the index has a row in its docsize shadow table (FTS5's columnsize=1, the
+# default): the index's keys, readable in the order of its primary key.
+_GAP_SQL = f"""SELECT
+  (SELECT count(*) FROM articles a WHERE a.search_key IS NOT NULL
+     AND NOT EXISTS (SELECT 1 FROM {TABLE}_docsize d WHERE d.id = a.search_key)),
+  (SELECT count(*) FROM {TABLE}_docsize d
+     WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.search_key = d.id)
+       AND NOT EXISTS (SELECT 1 FROM {TABLE}_stale s WHERE s.key = d.id)),
+  (SELECT count(*) FROM {TABLE}_stale)"""
+
+
+def index_gaps(db: sqlite_utils.Database) -> IndexGaps:
+    """How far the search index is from the articles (`hkarchive check` reports any gap).
+
+    Articles written by plain SQL without a search key are not counted: they were never
+    meant to be indexed until `reindex`.
+    """
+    return IndexGaps(*db.execute(_GAP_SQL).fetchone())
 
 
 def create_search_table(db: sqlite_utils.Database) -> None:
