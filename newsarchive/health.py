@@ -239,11 +239,14 @@ def check_archive(
     coverage_drop: float = 0.2,
     running_pids: Collection[int] = (),
     stuck_hours: float = STUCK_HOURS,
+    max_attempts: int | None = None,
 ) -> list[Problem]:
     """Every problem the archive shows, by source; an empty list when all is well.
 
     ``now`` is an aware datetime (Hong Kong time); ``running_pids`` are the processes known to
-    be crawling right now (the lock's holder), whose runs are in progress rather than dead.
+    be crawling right now (the lock's holder), whose runs are in progress rather than dead;
+    ``max_attempts``, the crawls' cap on runs asking for a failed page again (pages at it are
+    reported: no run asks for them any more); None leaves them out.
     """
     if db.execute("SELECT count(*) FROM crawl_runs").fetchone()[0] == 0:
         return [Problem("no-runs", "archive", "no crawl has ever run on this archive")]
@@ -253,6 +256,7 @@ def check_archive(
         *silent_sources(db, now=now, silent_days=silent_days),
         *coverage_drops(db, now=now, drop=coverage_drop),
         *unlinked_items(db, running_pids=running_pids),
+        *([] if max_attempts is None else given_up(db, max_attempts)),
         *search_index_problems(db),
     ]
 
@@ -669,6 +673,33 @@ def search_index_problems(db: sqlite_utils.Database) -> list[Problem]:
                 f"{gaps.stale} articles were changed or deleted outside a crawl and the search "
                 "index still finds their old text: the next crawl that stores an item mends "
                 f"it, or {_REINDEX}",
+            )
+        )
+    return problems
+
+
+_GIVEN_UP_SQL = """SELECT source, url, kind, error, attempts FROM failures
+WHERE attempts >= ? ORDER BY source, last_tried_at DESC, url"""
+
+
+def given_up(db: sqlite_utils.Database, max_attempts: int) -> list[Problem]:
+    """Per source, pages that failed in max_attempts runs: no crawl asks for them again, so
+    they stay out of the archive until a person looks (newsarchive/failures.py)."""
+    pages: dict[str, list[tuple[str, str, str, int]]] = {}
+    for source, url, kind, error, attempts in db.execute(_GIVEN_UP_SQL, [max_attempts]):
+        pages.setdefault(source, []).append((url, kind, error, attempts))
+    problems = []
+    for source, failed in pages.items():
+        url, kind, error, attempts = failed[0]
+        more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
+        problems.append(
+            Problem(
+                "given-up",
+                source,
+                f"{len(failed)} page{'s' if len(failed) != 1 else ''} failed in {max_attempts} "
+                f"runs or more and no crawl asks for {'them' if len(failed) != 1 else 'it'} "
+                f"again: {url} ({kind}: {error}, {attempts} runs){more}; see the failures "
+                "table, and delete a page's row once it is dealt with",
             )
         )
     return problems

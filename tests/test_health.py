@@ -651,3 +651,48 @@ def test_gaps_between_the_search_index_and_the_articles_are_reported(
     assert result.code == 1 and "missing from the search index" in result.stderr
     assert run_cli("search", "--reindex", "--db", str(db_path)).code == 0
     assert search_index_problems(db) == []
+
+
+# --- pages no crawl asks for any more --------------------------------------------------------
+
+
+def _failure(db: sqlite_utils.Database, source: str, n: int, attempts: int) -> None:
+    db.table("failures").insert(
+        {
+            "url": f"https://example.org/{source}/{n}",
+            "source": source,
+            "role": "item",
+            "kind": "http",
+            "error": "HTTP 404",
+            "attempts": attempts,
+            "first_failed_at": (NOW - timedelta(days=9)).isoformat(),
+            "last_tried_at": (NOW - timedelta(days=n)).isoformat(),
+        }
+    )
+
+
+def test_pages_that_failed_in_as_many_runs_as_the_cap_are_reported(
+    db: sqlite_utils.Database, db_path: Path
+) -> None:
+    healthy(db)
+    _failure(db, "govhk", 1, attempts=5)
+    _failure(db, "govhk", 2, attempts=6)
+    _failure(db, "govhk", 3, attempts=4)  # still asked for by the next run
+    _failure(db, "cairs", 4, attempts=1)
+    assert check_archive(db, now=NOW) == []  # no cap given: not checked
+    problems = check_archive(db, now=NOW, max_attempts=5)
+    assert kinds(problems) == [("given-up", "govhk")]
+    assert problems[0].message.startswith(
+        "2 pages failed in 5 runs or more and no crawl asks for them again: "
+        "https://example.org/govhk/1 (http: HTTP 404, 5 runs) and 1 more; see the failures table"
+    )
+    assert kinds(check_archive(db, now=NOW, max_attempts=1)) == [
+        ("given-up", "cairs"),
+        ("given-up", "govhk"),
+    ]
+    # The command's cap is the crawls' own (5), or --max-attempts.
+    result = run_cli("check", "--db", str(db_path))
+    assert result.code == 1
+    assert "govhk: 2 pages failed in 5 runs or more" in result.stderr
+    result = run_cli("check", "--max-attempts", "7", "--db", str(db_path))
+    assert "failed in" not in result.stderr  # (it is 2026 there: the silence is reported)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import click
 
+from crawler import settings
 from hkarchive.cli.options import FloatRange, db_option, format_option
 from hkarchive.cli.records import write_records
 from newsarchive.archive import open_archive
@@ -179,9 +180,21 @@ def running_pids(db_path: str) -> set[int]:
     type=FloatRange(0, 1),
     help="Fall in a field's coverage, from its recent median, that is reported.",
 )
+@click.option(
+    "--max-attempts",
+    # The crawls' own cap, HKARCHIVE_OVERRIDES included.
+    default=settings.HKARCHIVE_OVERRIDES.get(
+        "HKARCHIVE_FAILURE_MAX_ATTEMPTS", settings.HKARCHIVE_FAILURE_MAX_ATTEMPTS
+    ),
+    show_default=True,
+    type=click.IntRange(1),
+    help="Runs a failed page is asked for again (the crawls' cap): pages at it are reported.",
+)
 @format_option
 @db_option
-def check(silent_days: int, coverage_drop: float, output_format: str, db_path: str) -> None:
+def check(
+    silent_days: int, coverage_drop: float, max_attempts: int, output_format: str, db_path: str
+) -> None:
     """Check the archive's health; exit 1 listing every problem, or print "ok".
 
     First the file itself: SQLite's quick_check reads every page (about a second per GB once
@@ -190,7 +203,9 @@ def check(silent_days: int, coverage_drop: float, output_format: str, db_path: s
     no new items for --silent-days days from a source that normally publishes daily (GovHK,
     and any source with items on most days of the month before); no crawl at all for as long;
     a field (title, date, body, images) whose coverage in the latest run fell more than
-    --coverage-drop below its median over the runs before (a site redesign). Problems go to
+    --coverage-drop below its median over the runs before (a site redesign); items not
+    linked; pages that failed in --max-attempts runs, which no crawl asks for any more; and
+    where the search index and the articles disagree. Problems go to
     standard error, one per line; the "ok" line to standard output. With --format json, jsonl
     or csv the problems (kind, source, message) go to standard output, the last line to
     standard error.
@@ -214,6 +229,7 @@ def check(silent_days: int, coverage_drop: float, output_format: str, db_path: s
             silent_days=silent_days,
             coverage_drop=coverage_drop,
             running_pids=running_pids(db_path),
+            max_attempts=max_attempts,
         )
         skipped = unchecked(db, now=now, silent_days=silent_days)
         sources = archived_sources(db)
