@@ -95,6 +95,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
     "crawler.middlewares.charset.CharsetMiddleware": 570,
     "crawler.middlewares.rawcapture.RawArchiveMiddleware": 580,
+    # A <meta http-equiv="refresh"> to another site fails the page too; after the raw capture.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.redirects.GuardedMetaRefreshMiddleware": 579,
     # Redirects to other sites fail the page; redirect loops end in a recorded failure.
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.middlewares.redirects.GuardedRedirectMiddleware": 600,

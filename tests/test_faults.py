@@ -420,3 +420,23 @@ def test_a_mirror_answering_every_request_just_before_the_timeout_is_crawled_who
     assert result.code == 0, result.stderr[-2000:]
     assert set(archived(db)) == set(day)
     assert failures(db) == {}
+
+
+def test_a_meta_refresh_to_another_site_is_recorded_as_offsite(
+    server: FaultMirrorServer, tmp_path: Path
+) -> None:
+    # A page whose only content sends the browser elsewhere: never followed off the site,
+    # and recorded like a 3xx redirect there, not dropped without a trace.
+    refresh = (
+        b'<html><head><meta http-equiv="refresh" content="0; url=https://evil.example.net/x.htm">'
+        b"</head><body></body></html>"
+    )
+    server.add(target(EN[0]), kind="body", body=refresh, content_type="text/html")
+    db = tmp_path / "archive.db"
+    result = crawl(server, db)
+    assert result.code == 1, result.stderr[-3000:]
+    assert EN[0] not in archived(db)
+    kind, role, attempts, error = failures(db)[path(EN[0])]
+    assert (kind, role, attempts) == ("offsite", "item", 1)
+    assert "evil.example.net" in error
+    assert set(archived(db)) == set(RELEASES) - {EN[0]}
