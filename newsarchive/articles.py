@@ -110,11 +110,11 @@ def upsert_article(
             return "unchanged"
         if existing is None:
             # The rowid SQLite would choose, chosen here: the search key is written with the row.
-            rowid, old_key = db.execute(_NEXT_ROWID_SQL).fetchone()[0], None
+            rowid = db.execute(_NEXT_ROWID_SQL).fetchone()[0]
             row.update(rowid=rowid, first_seen_at=seen_at, first_run_id=run_id)
             outcome: Outcome = "new"
         else:
-            rowid, old_key = db.execute(_KEY_SQL, [article.id]).fetchone()
+            rowid = db.execute(_ROWID_SQL, [article.id]).fetchone()[0]
             _save_version(db, article.id, existing, run_id)
             row["last_changed_at"] = seen_at
             outcome = "updated"
@@ -123,7 +123,7 @@ def upsert_article(
         _upsert_article(db, row | state)
         keep_media_files(db, article)
         _replace_children(db, article)
-        index_article(db, old_key, key, article.title, article.body_text)
+        index_article(db, key, article.title, article.body_text)
         # With the item, in its transaction: its links are made later, by whichever run links
         # next, so a crawl killed before linking loses none.
         queue_links(db, article.id, at=seen_at, run_id=run_id)
@@ -161,7 +161,7 @@ def _dated_as_stored(db: sqlite_utils.Database, article: Article, seen_at: str) 
 _NEXT_ROWID_SQL = "SELECT coalesce(max(rowid), 0) + 1 FROM articles"
 
 
-_KEY_SQL = "SELECT rowid, search_key FROM articles WHERE id = ?"
+_ROWID_SQL = "SELECT rowid FROM articles WHERE id = ?"
 
 
 # Plain SQL rather than sqlite-utils' upsert() and update(), which read the schema on every

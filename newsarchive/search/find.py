@@ -93,7 +93,7 @@ def search(
                 found = _most_relevant(db, match, first, last, where, params, limit, ranked)
             else:
                 found = _newest(db, match, _keys(first, last), where, params, limit)
-            return _hits(db, match, found, marks, newest=order == "newest")
+            return _hits(db, match, found, marks)
     except sqlite3.OperationalError as exc:
         # The parser only writes valid FTS5; should SQLite still refuse, say so in one line.
         if str(exc).startswith("fts5:"):
@@ -222,15 +222,12 @@ def _hits(
     match: str,
     found: list[tuple[int, float | None]],
     marks: tuple[str, str],
-    *,
-    newest: bool,
 ) -> list[Hit]:
     """The found items (key and rank) as hits, with their snippets, in the order found.
 
     The index holds no text (it is contentless): the hits' titles and bodies are indexed
     again in memory, where highlight() marks what the query matched.
     """
-    del newest  # both orders are highlighted alike
     keys = [key for key, _ in found]
     if not keys:
         return []

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -49,6 +49,7 @@ _DELETE_SQL = (
     f"INSERT INTO {TABLE} ({TABLE}, rowid, {', '.join(COLUMNS)}) VALUES ('delete', ?, ?, ?, ?, ?)"
 )
 _INDEXED_SQL = f"SELECT 1 FROM {TABLE} WHERE rowid = ?"
+_ARTICLES_BY_KEY_SQL = "SELECT search_key, title, body_text FROM articles WHERE search_key IN "
 
 # The search key: minutes since 1900-01-01 00:00 (Hong Kong time, as published_at is written),
 # then the article's rowid. Keys stay below 2**63 until the year 10000.
@@ -90,16 +91,13 @@ def day_key(day: date) -> int:
     return publication_minute(day.isoformat()) << ROWID_BITS
 
 
-def index_article(
-    db: sqlite_utils.Database, old_key: int | None, key: int, title: str | None, body: str | None
-) -> None:
+def index_article(db: sqlite_utils.Database, key: int, title: str | None, body: str | None) -> None:
     """Index an article under its key once its row is written (inside the caller's
     transaction; articles.search_key is the caller's to set).
 
-    Its row under old_key, if its title, body or key changed, was recorded stale by the
+    Its row under its old key, if its title, body or key changed, was recorded stale by the
     triggers when the article's row was written: it is removed here with every other.
     """
-    del old_key  # the triggers recorded it
     mend_index(db)
     if db.execute(_INDEXED_SQL, [key]).fetchone() is None:
         db.execute(_INSERT_SQL, [key, *index_row(title, body)])
@@ -108,43 +106,44 @@ def index_article(
 def mend_index(db: sqlite_utils.Database, *, batch: int = 1000) -> int:
     """Remove every stale row of the index and index the articles now under those keys
     (inside the caller's transaction); returns how many rows were stale."""
-    stale = db.execute(f"SELECT key, title, body FROM {TABLE}_stale").fetchall()
+    stale = db.execute(f"SELECT key, title, body FROM {STALE_TABLE}").fetchall()
     if not stale:
         return 0
     db.conn.executemany(_DELETE_SQL, [(key, *index_row(t, b)) for key, t, b in stale])
-    db.execute(f"DELETE FROM {TABLE}_stale")
-    keys = [key for key, _, _ in stale]
-    for start in range(0, len(keys), batch):
-        chunk = keys[start : start + batch]
-        current = db.execute(
-            f"SELECT search_key, title, body_text FROM articles "
-            f"WHERE search_key IN ({placeholders(chunk)})",
-            chunk,
-        ).fetchall()
-        db.conn.executemany(_INSERT_SQL, [(key, *index_row(t, b)) for key, t, b in current])
+    db.execute(f"DELETE FROM {STALE_TABLE}")
+    _index_articles(db, [key for key, _, _ in stale], batch)
     return len(stale)
+
+
+def _index_articles(db: sqlite_utils.Database, keys: Sequence[int], batch: int) -> None:
+    """Index the articles now under these keys, in key order (FTS5 starts a new segment
+    whenever a rowid is lower than the one before), batch keys per query."""
+    for start in range(0, len(keys), batch):
+        chunk = list(keys[start : start + batch])
+        rows = db.conn.execute(
+            f"{_ARTICLES_BY_KEY_SQL} ({placeholders(chunk)}) ORDER BY search_key", chunk
+        )
+        db.conn.executemany(_INSERT_SQL, [(key, *index_row(t, b)) for key, t, b in rows])
 
 
 # Kept by the triggers of schema 12: the title and body an index row was made from, when an
 # UPDATE or DELETE of its article changes them (or the key). The first change is the one
 # indexed: later ones are not recorded (by NOT EXISTS, not INSERT OR IGNORE: an upsert's
 # ON CONFLICT overrides that of the triggers it fires).
-STALE_SCHEMA_SQL = (
-    f"CREATE TABLE {TABLE}_stale (key INTEGER PRIMARY KEY, title TEXT, body TEXT)",
-    f"""CREATE TRIGGER articles_search_ad AFTER DELETE ON articles
-WHEN EXISTS (SELECT 1 FROM {TABLE} WHERE rowid = old.search_key) BEGIN
-  INSERT INTO {TABLE}_stale (key, title, body)
+_INDEXED_OLD = f"EXISTS (SELECT 1 FROM {TABLE} WHERE rowid = old.search_key)"
+_RECORD_STALE = f"""BEGIN
+  INSERT INTO {STALE_TABLE} (key, title, body)
     SELECT old.search_key, old.title, old.body_text
-    WHERE NOT EXISTS (SELECT 1 FROM {TABLE}_stale WHERE key = old.search_key);
-END""",
+    WHERE NOT EXISTS (SELECT 1 FROM {STALE_TABLE} WHERE key = old.search_key);
+END"""
+STALE_SCHEMA_SQL = (
+    f"CREATE TABLE {STALE_TABLE} (key INTEGER PRIMARY KEY, title TEXT, body TEXT)",
+    f"CREATE TRIGGER articles_search_ad AFTER DELETE ON articles\n"
+    f"WHEN {_INDEXED_OLD} {_RECORD_STALE}",
     f"""CREATE TRIGGER articles_search_au AFTER UPDATE OF title, body_text, search_key ON articles
 WHEN (old.title IS NOT new.title OR old.body_text IS NOT new.body_text
       OR old.search_key IS NOT new.search_key)
-  AND EXISTS (SELECT 1 FROM {TABLE} WHERE rowid = old.search_key) BEGIN
-  INSERT INTO {TABLE}_stale (key, title, body)
-    SELECT old.search_key, old.title, old.body_text
-    WHERE NOT EXISTS (SELECT 1 FROM {TABLE}_stale WHERE key = old.search_key);
-END""",
+  AND {_INDEXED_OLD} {_RECORD_STALE}""",
 )
 
 
@@ -153,8 +152,9 @@ _LONE_CJK = re.compile(f"(?<![{CJK}])[{CJK}](?![{CJK}])")
 
 
 _HIGHLIGHT_SQL = (
-    "SELECT rowid, highlight(hits, 0, ?, ?), highlight(hits, 1, ?, ?), highlight(hits, 2, ?, ?), "
-    "highlight(hits, 3, ?, ?) FROM hits WHERE hits MATCH ?"
+    "SELECT rowid, "
+    + ", ".join(f"highlight(hits, {n}, ?, ?)" for n in range(len(COLUMNS)))
+    + " FROM hits WHERE hits MATCH ?"
 )
 
 
@@ -191,7 +191,7 @@ _BY_ROWID_SQL = (
 )
 _KEY_ORDER_SQL = "SELECT search_key FROM articles ORDER BY search_key"
 # Before schema 12 (reindex runs in the migration of schema 9), there is no stale table.
-_STALE_EXISTS_SQL = f"SELECT 1 FROM sqlite_master WHERE name = '{TABLE}_stale'"
+_STALE_EXISTS_SQL = f"SELECT 1 FROM sqlite_master WHERE name = '{STALE_TABLE}'"
 
 
 @dataclass(frozen=True)
@@ -210,8 +210,8 @@ _GAP_SQL = f"""SELECT
      AND NOT EXISTS (SELECT 1 FROM {TABLE}_docsize d WHERE d.id = a.search_key)),
   (SELECT count(*) FROM {TABLE}_docsize d
      WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.search_key = d.id)
-       AND NOT EXISTS (SELECT 1 FROM {TABLE}_stale s WHERE s.key = d.id)),
-  (SELECT count(*) FROM {TABLE}_stale)"""
+       AND NOT EXISTS (SELECT 1 FROM {STALE_TABLE} s WHERE s.key = d.id)),
+  (SELECT count(*) FROM {STALE_TABLE})"""
 
 
 def index_gaps(db: sqlite_utils.Database) -> IndexGaps:
@@ -236,7 +236,7 @@ def reindex(db: sqlite_utils.Database, *, batch: int = 1000) -> int:
         db.execute(f"DROP TABLE IF EXISTS {TABLE}")
         create_search_table(db)
         if db.execute(_STALE_EXISTS_SQL).fetchone():
-            db.execute(f"DELETE FROM {TABLE}_stale")
+            db.execute(f"DELETE FROM {STALE_TABLE}")
         # Every key at once, in rowid order: a row is rewritten whole when a column changes,
         # so one pass in storage order is far quicker than updates in any other order.
         last = 0
@@ -247,16 +247,8 @@ def reindex(db: sqlite_utils.Database, *, batch: int = 1000) -> int:
                 [(key, rowid) for key, rowid, old in keys if key != old],
             )
             last = page[-1][0]
-        # Then the index in key order (read from the search_key index): FTS5 starts a new
-        # segment whenever a rowid is lower than the one before.
+        # Then the index, in key order (read from the search_key index).
         order = array("q", (k for (k,) in db.conn.execute(_KEY_ORDER_SQL)))
-        for start in range(0, len(order), batch):
-            chunk = order[start : start + batch]
-            rows = db.conn.execute(
-                "SELECT search_key, title, body_text FROM articles "
-                f"WHERE search_key IN ({placeholders(chunk)}) ORDER BY search_key",
-                list(chunk),
-            )
-            db.conn.executemany(_INSERT_SQL, [(key, *index_row(t, b)) for key, t, b in rows])
+        _index_articles(db, order, batch)
         db.execute(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('optimize')")
     return len(order)
