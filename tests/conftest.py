@@ -19,11 +19,13 @@ os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="hkarchive-tests-config-
 os.environ.pop("HKARCHIVE_SOURCES", None)
 
 import pytest
+import sqlite_utils
 from hypothesis import settings
 from scrapy.http import Headers, TextResponse
 from scrapy.responsetypes import responsetypes
 
 from hkarchive.mirror import MirrorServer
+from newsarchive.schema import MIGRATIONS
 
 # Property tests: bounded, and the same examples on every run (CI included), so a failure
 # can be reproduced; HYPOTHESIS_PROFILE=explore searches further with fresh examples.
@@ -102,6 +104,17 @@ class Result:
     code: int
     stdout: str
     stderr: str
+
+
+def archive_at_schema(path: Path, version: int) -> sqlite_utils.Database:
+    """A new archive at path as a release of that schema version left it: only the first
+    `version` migrations applied, each in its own transaction."""
+    db = sqlite_utils.Database(path)
+    for number, migration in enumerate(MIGRATIONS[:version], start=1):
+        with db.atomic():
+            migration(db)
+            db.execute(f"PRAGMA user_version = {number}")
+    return db
 
 
 def rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -18,6 +18,7 @@ from newsarchive.db import ArchiveError
 from newsarchive.model import FIRST_SEEN, Article, Link, Photo
 from newsarchive.schema import MIGRATIONS, migrate, schema_version
 from pipelines.normalize import normalize_article
+from tests.conftest import archive_at_schema
 
 
 def make_article(**changes: object) -> Article:
@@ -72,11 +73,7 @@ def test_archive_from_a_newer_version_is_refused(db_path: Path) -> None:
 
 def test_two_processes_upgrading_an_archive_apply_each_migration_once(db_path: Path) -> None:
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    old = sqlite_utils.Database(db_path)
-    for number, migration in enumerate(MIGRATIONS[:-1], start=1):
-        with old.atomic():
-            migration(old)
-            old.execute(f"PRAGMA user_version = {number}")
+    old = archive_at_schema(db_path, len(MIGRATIONS) - 1)
     old.close()
     first = sqlite_utils.Database(sqlite3.connect(db_path, timeout=30))
     second = sqlite_utils.Database(sqlite3.connect(db_path, timeout=30, check_same_thread=False))

@@ -18,7 +18,7 @@ from crawler.middlewares.charset import page_encoding
 from crawler.middlewares.retry import retry_after_seconds
 from newsarchive.archive import open_archive
 from newsarchive.schema import MIGRATIONS, migrate
-from tests.conftest import FIXTURES, MIRROR, Result, rows, run_cli
+from tests.conftest import FIXTURES, MIRROR, Result, archive_at_schema, rows, run_cli
 from tests.faultmirror import FaultMirrorServer, FaultRule
 
 GENERAL = "/www.info.gov.hk/gia/general"
@@ -362,13 +362,9 @@ def test_failure_kinds_name_what_went_wrong() -> None:
 
 
 def test_an_archive_of_the_previous_version_gains_the_failures_table(tmp_path: Path) -> None:
-    import sqlite_utils
 
     path = tmp_path / "old.db"
-    db = sqlite_utils.Database(path)
-    for number, migration in enumerate(MIGRATIONS[:7], start=1):
-        migration(db)
-        db.execute(f"PRAGMA user_version = {number}")
+    db = archive_at_schema(path, 7)
     assert "failures" not in db.table_names()
     db.close()
     upgraded = open_archive(path)

@@ -14,6 +14,7 @@ from newsarchive.archive import open_archive
 from newsarchive.articles import touch_article, upsert_article
 from newsarchive.schema import MIGRATIONS, migrate
 from newsarchive.versions import article_versions
+from tests.conftest import archive_at_schema
 from tests.test_archive import make_article
 
 ITEM = make_article().id
@@ -76,11 +77,7 @@ def test_history_prints_first_and_last_seen(
 def test_an_older_archive_learns_the_first_version_first_seen(tmp_path: Path) -> None:
     """Schema 11 fills in version 1's first-seen time; a later version's was never kept."""
     path = tmp_path / "old.db"
-    old = sqlite_utils.Database(path)
-    for number, migration in enumerate(MIGRATIONS[:10], start=1):
-        with old.atomic():
-            migration(old)
-            old.execute(f"PRAGMA user_version = {number}")
+    old = archive_at_schema(path, 10)
     old.close()
     conn = sqlite3.connect(path)
     conn.execute(

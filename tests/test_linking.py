@@ -21,8 +21,9 @@ from newsarchive.linking import steps as links_module
 from newsarchive.linking.queue import never_linked, queued, waiting
 from newsarchive.linking.steps import link_queued
 from newsarchive.model import Article
-from newsarchive.schema import MIGRATIONS, migrate
+from newsarchive.schema import migrate
 from pipelines.store import StorePipeline
+from tests.conftest import archive_at_schema
 from tests.test_stories import (
     CPII_INNOHK,
     GOVHK_INNOHK,
@@ -218,11 +219,7 @@ def test_check_archive_includes_unlinked_items(db: sqlite_utils.Database) -> Non
 
 
 def test_upgrading_queues_the_items_of_killed_runs_and_items_never_linked(path: Path) -> None:
-    old = sqlite_utils.Database(path)
-    for number, migration in enumerate(MIGRATIONS[:9], start=1):
-        with old.atomic():
-            migration(old)
-            old.execute(f"PRAGMA user_version = {number}")
+    old = archive_at_schema(path, 9)
     old.table("crawl_runs").insert_all(
         [{"id": 1, "spider": "cairs", "status": "finished"}, {"id": 2, "status": "running"}]
     )

@@ -34,7 +34,7 @@ from newsarchive.search import (
 )
 from newsarchive.search import find as search_module
 from pipelines.normalize import normalize_article
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, archive_at_schema
 
 try:
     from datasette.utils import escape_fts  # type: ignore[import-untyped]
@@ -453,10 +453,7 @@ def test_an_updated_article_is_found_by_its_new_words_only(db: sqlite_utils.Data
 def test_migration_indexes_the_articles_already_archived(db_path: Path) -> None:
     names = [migration.__name__ for migration in MIGRATIONS]
     before = names.index("_v7_search_index")
-    db = sqlite_utils.Database(db_path)
-    for number, migration in enumerate(MIGRATIONS[:before], start=1):
-        migration(db)
-        db.execute(f"PRAGMA user_version = {number}")
+    db = archive_at_schema(db_path, before)
     for article in ARTICLES:
         db.table("articles").insert(article_row(article) | {"first_seen_at": SEEN})
     assert "articles_search" not in db.table_names()
@@ -636,11 +633,7 @@ def test_timing_smoke_with_a_thousand_articles(tmp_path: Path) -> None:
 
 
 def test_an_archive_of_schema_8_is_rekeyed_by_date_when_opened(db_path: Path) -> None:
-    old = sqlite_utils.Database(db_path)
-    for number, migration in enumerate(MIGRATIONS[:8], start=1):
-        with old.atomic():
-            migration(old)
-            old.execute(f"PRAGMA user_version = {number}")
+    old = archive_at_schema(db_path, 8)
     when = ["2023-05-01T09:00:00+08:00", "2024-01-01", None, "2023-12-31T23:59:00+08:00"]
     for n, published in enumerate(when):
         old.execute(

@@ -32,7 +32,7 @@ from newsarchive.search import (
 from newsarchive.search import find as search_module
 from newsarchive.search.index import STALE_TABLE, index_row, mend_index
 from pipelines.normalize import normalize_article
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, archive_at_schema
 
 SEEN = "2026-01-01T00:00:00+08:00"
 
@@ -251,11 +251,7 @@ def test_an_archive_of_schema_11_is_upgraded_to_a_contentless_index(tmp_path: Pa
     from newsarchive.schema import MIGRATIONS, schema_version
 
     path = tmp_path / "old.db"
-    old = sqlite_utils.Database(path)
-    for number, migration in enumerate(MIGRATIONS[:11], start=1):
-        with old.atomic():
-            migration(old)
-            old.execute(f"PRAGMA user_version = {number}")
+    old = archive_at_schema(path, 11)
     # Schema 11's index stored its text.
     old.execute(f"DROP TABLE {TABLE}")
     old.execute(
