@@ -171,6 +171,7 @@ REVIEWED_SQL_INTERPOLATIONS = {
     ("newsarchive/schema.py", "current + 1"): "the migration number, an int formatted :d",
     ("newsarchive/search/index.py", "', '.join(COLUMNS)"): "column names, a constant",
     ("newsarchive/search/index.py", "TABLE"): "the search table's name, a constant",
+    ("newsarchive/search/index.py", "STALE_TABLE"): "the stale table's name, a constant",
     ("newsarchive/search/find.py", "TABLE"): "the search table's name, a constant",
     ("newsarchive/search/find.py", "n"): "a column number, an int from range()",
     ("newsarchive/search/index.py", "placeholders(chunk)"): "one ? per rowid",
