@@ -22,20 +22,9 @@ import click
 from crawler import __version__
 from crawler.args import LANG_CHOICES, crawl_window
 from crawler.faults import crawl_fault
-from crawler.mirror import check_mirror_url
 from crawler.sources import earliest, known_sources
 from crawler.sources.config import SourceConfigError
-from hkarchive.cli import (
-    export,
-    extract,
-    health,
-    history,
-    pairs,
-    query,
-    reparse,
-    search,
-    serve,
-)
+from hkarchive.cli.lazy import LazyGroup
 from hkarchive.cli.options import (
     ARCHIVE_HINT,
     day_option,
@@ -48,7 +37,6 @@ from hkarchive.cli.options import (
 )
 from hkarchive.cli.process import check_mirror_reachable, crawl_settings, process_class
 from hkarchive.cli.records import write_records
-from hkarchive.cli.source import source as source_commands
 from newsarchive.archive import check_creatable, check_writable, open_archive
 from newsarchive.articles import (
     LATEST_QUERY,
@@ -74,7 +62,29 @@ from newsarchive.lock import EXIT_LOCKED, LockError, LockHeld, crawl_lock
 DEMO_MIRROR = Path(__file__).resolve().parents[1] / "demo" / "mirror"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# A module per command; the modules keep their names in this package (hkarchive.cli.export is
+# the module, its command is hkarchive.cli.export.export). Each is imported when its command
+# runs (hkarchive/cli/lazy.py).
+COMMAND_MODULES = {
+    "history": "hkarchive.cli.history:history",
+    "runs": "hkarchive.cli.health:runs",
+    "check": "hkarchive.cli.health:check",
+    "reparse": "hkarchive.cli.reparse:reparse",
+    "serve": "hkarchive.cli.serve:serve",
+    "export": "hkarchive.cli.export:export",
+    "extract": "hkarchive.cli.extract:extract",
+    "source": "hkarchive.cli.source:source",
+    "pairs": "hkarchive.cli.pairs:pairs",
+    "search": "hkarchive.cli.search:search",
+    "query": "hkarchive.cli.query:query",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMAND_MODULES,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, "--version", prog_name="hkarchive")
 def cli() -> None:
     """Crawl Hong Kong public-sector news into a SQLite archive.
@@ -250,6 +260,8 @@ def crawl(
 
     Example: hkarchive crawl govhk --since 2022-05-20 --until 2022-05-25 --lang en
     """
+    from crawler.mirror import check_mirror_url  # Scrapy's: loaded by commands that crawl
+
     available = known_sources()
     unknown = [s for s in sources if s not in available]
     if unknown:
@@ -535,24 +547,6 @@ def _format_story(story_id: int, members: Sequence[Any]) -> list[str]:
             f"{printable(m.title)}  [{printable(m.article_id)}]{via}"
         )
     return lines
-
-
-# A module per command; the modules keep their names in this package (hkarchive.cli.export is
-# the module, its command is hkarchive.cli.export.export).
-for command in (
-    history.history,
-    health.runs,
-    health.check,
-    reparse.reparse,
-    serve.serve,
-    export.export,
-    extract.extract,
-    source_commands,
-    pairs.pairs,
-    search.search,
-    query.query,
-):
-    cli.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

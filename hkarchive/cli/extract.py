@@ -13,19 +13,18 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 import click
-from scrapy.http import HtmlResponse, TextResponse
 
 from crawler.extract import ExtractionError
-from crawler.extract.dispatch import extract_items
-from crawler.extract.generic import extract_detail, undescribed_source
-from crawler.middlewares.charset import with_page_encoding
 from crawler.sources import known_sources
 from hkarchive.cli.options import db_option, usage_error
 from newsarchive.model import Article
+
+if TYPE_CHECKING:
+    from scrapy.http import TextResponse
 
 # Where a page is said to come from when no --url is given.
 PLACEHOLDER_URL = "https://example.org/page.html"
@@ -47,6 +46,10 @@ def _read(path: Path) -> bytes:
 
 
 def _response(path: Path, url: str) -> TextResponse:
+    from scrapy.http import HtmlResponse, TextResponse
+
+    from crawler.middlewares.charset import with_page_encoding
+
     response = HtmlResponse(url=url, body=_read(path), headers={"Content-Type": "text/html"})
     page = with_page_encoding(response)  # a legacy Big5 page as the crawl decodes it
     assert isinstance(page, TextResponse)
@@ -68,6 +71,9 @@ def _record(article: Article) -> dict[str, Any]:
 
 def extract_page(path: Path, url: str | None, source: str | None) -> list[dict[str, Any]]:
     """The items a saved page gives, as printed; one ``{"url", "error"}`` when it gives none."""
+    from crawler.extract.dispatch import extract_items
+    from crawler.extract.generic import extract_detail, undescribed_source
+
     url = url or PLACEHOLDER_URL
     try:
         response = _response(path, url)

@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.mirror import check_mirror_url
 from hkarchive.cli.options import usage_error
 
 
@@ -67,6 +66,8 @@ def usable_mirror(mirror: str | None) -> str | None:
     listens there; None without a mirror."""
     if not mirror:
         return None
+    from crawler.mirror import check_mirror_url  # Scrapy's: loaded by commands that crawl
+
     try:
         mirror = check_mirror_url(mirror)
     except ValueError as exc:

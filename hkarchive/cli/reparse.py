@@ -17,11 +17,8 @@ from typing import Any
 
 import click
 import sqlite_utils
-from scrapy.http import TextResponse
 
 from crawler.extract import ExtractionError
-from crawler.extract.dispatch import extract_items
-from crawler.middlewares.rawcapture import CaptureError, archive_dir, read_capture
 from crawler.sources import known_sources
 from hkarchive.cli.options import db_option, usage_error
 from newsarchive.archive import check_writable, open_archive
@@ -32,8 +29,6 @@ from newsarchive.db import CORRUPT, storage_fault
 from newsarchive.lock import crawl_lock
 from newsarchive.model import Article
 from newsarchive.runs import begin_run, finish_run
-from pipelines.normalize import normalize_article
-from pipelines.validate import problems
 
 SPIDER = "reparse"
 
@@ -72,6 +67,13 @@ class ReparseReport:
 
 def _items(capture: CaptureRef, root: Path, report: ReparseReport) -> Iterator[tuple[Article, str]]:
     """The valid, normalised items of one capture, with the capture's fetch time."""
+    from scrapy.http import TextResponse
+
+    from crawler.extract.dispatch import extract_items
+    from crawler.middlewares.rawcapture import CaptureError, read_capture
+    from pipelines.normalize import normalize_article
+    from pipelines.validate import problems
+
     try:
         stored = read_capture(root / capture.warc_file, capture.offset, capture.length)
     except CaptureError as exc:
@@ -113,6 +115,8 @@ def run_reparse(
     """
     # Begun as a crawl's run is (the caller holds the lock, as a crawl does): killed runs are
     # marked interrupted, and their stored items linked with this reparse's at its end.
+    from crawler.middlewares.rawcapture import archive_dir
+
     run_id = begin_run(db, SPIDER, {"sources": list(sources)}, pid=os.getpid()).id
     report = ReparseReport(run_id, on_problem=on_problem)
     status = "failed"

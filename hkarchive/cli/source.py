@@ -9,7 +9,7 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
@@ -24,8 +24,6 @@ from crawler.sources import (
     user_directory,
 )
 from crawler.sources.config import NAME, SourceConfig, parse_source
-from crawler.spiderloader import spider_class
-from crawler.spiders.discovering import Discovery
 from hkarchive.cli.options import (
     db_option,
     format_option,
@@ -37,6 +35,9 @@ from hkarchive.cli.process import crawl_settings, process_class, usable_mirror
 from hkarchive.cli.records import write_records
 from newsarchive.clock import hk_now
 from newsarchive.model import Article
+
+if TYPE_CHECKING:
+    from crawler.spiders.discovering import Discovery
 
 HEADER = ("name", "kind", "declared in", "title")
 
@@ -287,6 +288,8 @@ def source_add(
     # On stdout, with the report it announces: a refusal is then the one line on stderr.
     click.echo(f"Probing {base}/ …")
     # Discovery's own errors are said once, by the refusal below.
+    from crawler.spiderloader import spider_class
+
     result = probe(spider_class(config), mirror, SAMPLE, log_level="CRITICAL")
     found = result.found
     if found is None or found.route is None or not result.items:
