@@ -292,3 +292,25 @@ def test_budget_times_every_stage_on_the_generated_pages(tmp_path: Path) -> None
     assert {"extract", "worker hand-off", "normalize", "capture", "link (stories, pairs)"} <= stages
     assert "store, 1 item per transaction" in stages
     assert all(float(ms.strip(" |")) > 0 for ms in rows.values())
+
+
+# --- bench/commands.py: a command that reads the archive, start to exit -------------------------
+
+
+def test_commands_are_timed_against_python_and_sqlite3_on_a_crawled_archive(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "commands.json"
+    argv = ["bench.commands", "--pages", "20", "--runs", "1", "--json", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", *argv], cwd=REPO, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert {"python", "sqlite3", "search", "search --order relevance", "check"} <= set(results)
+    assert results["python"]["vs_python"] == 1.0
+    # Every command starts Python and opens the archive: never cheaper than either baseline.
+    for name in set(results) - {"python", "sqlite3"}:
+        assert results[name]["vs_python"] > 1.0 and results[name]["median_s"] > 0, name
+    assert "search" in done.stdout and "/ sqlite3" in done.stdout
