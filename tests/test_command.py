@@ -15,6 +15,14 @@ from hkarchive import command
 REPO = Path(__file__).resolve().parent.parent
 
 
+def in_fresh_python(code: str, *argv: str) -> str:
+    """What code prints when run by a new interpreter in the checkout (nothing imported yet)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    return done.stdout
+
+
 def test_the_command_script_calls_the_light_entry_point() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["project"]["scripts"]["hkarchive"] == "hkarchive.command:main"
@@ -28,10 +36,7 @@ def test_importing_the_entry_point_loads_neither_the_cli_nor_scrapy() -> None:
         "('scrapy', 'twisted', 'click', 'crawler', 'newsarchive', 'sqlite_utils') "
         "or m.startswith('hkarchive.cli')))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
-    )
-    assert done.stdout.strip() == "[]"
+    assert in_fresh_python(probe).strip() == "[]"
 
 
 def test_the_entry_point_runs_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,13 +74,9 @@ def test_a_command_that_reads_the_archive_loads_no_crawl_stack(
         f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({CRAWL_STACK!r}))\n"
         "print(json.dumps([status, loaded]))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, json.dumps([*argv, "--db", str(db)])],
-        capture_output=True, text=True, check=True, cwd=REPO,
-    )  # fmt: skip
-    status, loaded = json.loads(done.stdout)
+    status, loaded = json.loads(in_fresh_python(probe, json.dumps([*argv, "--db", str(db)])))
     # check exits 1 on an archive no crawl has run on, having run every check.
-    assert status == (1 if argv == ["check"] else 0), done.stderr
+    assert status == (1 if argv == ["check"] else 0)
     assert loaded == []
 
 
@@ -90,10 +91,7 @@ def test_a_command_is_looked_up_without_importing_the_others() -> None:
         "imported = sorted(m for m in set(sys.modules) - before if m.startswith('hkarchive.'))\n"
         "print(json.dumps([names, found, name, imported]))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
-    )
-    names, found, name, imported = json.loads(done.stdout)
+    names, found, name, imported = json.loads(in_fresh_python(probe))
     assert len(names) == 15 and {"crawl", "search", "source", "mirror"} <= set(names)
     assert found == [True, False]
     assert (name, imported) == ("search", ["hkarchive.cli.search"])
