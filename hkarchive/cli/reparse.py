@@ -113,10 +113,10 @@ def run_reparse(
     the latest of them. Items are stored with the fetch time of their capture. Each failure
     is passed to on_problem as one line as it happens.
     """
-    # Begun as a crawl's run is (the caller holds the lock, as a crawl does): killed runs are
-    # marked interrupted, and their stored items linked with this reparse's at its end.
     from crawler.middlewares.rawcapture import archive_dir
 
+    # Begun as a crawl's run is (the caller holds the lock, as a crawl does): killed runs are
+    # marked interrupted, and their stored items linked with this reparse's at its end.
     run_id = begin_run(db, SPIDER, {"sources": list(sources)}, pid=os.getpid()).id
     report = ReparseReport(run_id, on_problem=on_problem)
     status = "failed"

@@ -285,11 +285,11 @@ def source_add(
     config = SourceConfig(
         name=name, title=title or name, kind="auto", base_url=base, languages=("en", "zh")
     )
+    from crawler.spiderloader import spider_class
+
     # On stdout, with the report it announces: a refusal is then the one line on stderr.
     click.echo(f"Probing {base}/ …")
     # Discovery's own errors are said once, by the refusal below.
-    from crawler.spiderloader import spider_class
-
     result = probe(spider_class(config), mirror, SAMPLE, log_level="CRITICAL")
     found = result.found
     if found is None or found.route is None or not result.items:
