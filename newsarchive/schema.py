@@ -1,7 +1,8 @@
 """The archive's schema, built and upgraded in place by numbered migrations.
 
 ``PRAGMA user_version`` holds the number of migrations applied. Each migration runs in one
-transaction with its version bump, so an archive is always at a whole version. Never edit a
+transaction with its version bump (a new archive's all in one), so an archive is always at a
+whole version. Never edit a
 released migration: append a new one. `read_layout` reads what a file holds without
 migrating it.
 """
@@ -395,17 +396,22 @@ def schema_version(db: sqlite_utils.Database) -> int:
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply every pending migration; returns the archive's version afterwards.
 
-    Each step runs in its own transaction, holding the write lock from before it reads the
-    version: two processes opening an older archive at once apply each step once. Raises
-    RuntimeError for an archive written by a newer version of the project.
+    Each step of an upgrade runs in its own transaction, so a long upgrade interrupted keeps
+    the steps it finished; a new archive gets all of them in one, so a process killed while
+    creating it leaves no schema or all of it, never tables without their search index. The
+    write lock is held from before the version is read: two processes opening an older
+    archive at once apply each step once. Raises RuntimeError for an archive written by a
+    newer version of the project.
     """
     while (current := _checked_version(db)) < len(MIGRATIONS):
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             current = _checked_version(db)  # another process may have upgraded it meanwhile
-            if current < len(MIGRATIONS):
-                MIGRATIONS[current](db)
-                db.execute(f"PRAGMA user_version = {current + 1:d}")
+            steps = len(MIGRATIONS) if current == 0 else min(current + 1, len(MIGRATIONS))
+            for step in range(current, steps):
+                MIGRATIONS[step](db)
+            if steps > current:
+                db.execute(f"PRAGMA user_version = {steps:d}")
             db.conn.execute("COMMIT")
         except BaseException:
             db.conn.rollback()

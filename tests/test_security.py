@@ -168,7 +168,7 @@ REVIEWED_SQL_INTERPOLATIONS = {
     ("newsarchive/linking/pairs.py", "placeholders(wanted)"): "one ? per id",
     ("newsarchive/linking/pairs.py", "format:marks"): "one ? per id",
     ("newsarchive/linking/pairs.py", "marks"): "one ? per id",
-    ("newsarchive/schema.py", "current + 1"): "the migration number, an int formatted :d",
+    ("newsarchive/schema.py", "steps"): "the migration number, an int formatted :d",
     ("newsarchive/search/index.py", "', '.join(COLUMNS)"): "column names, a constant",
     ("newsarchive/search/index.py", "TABLE"): "the search table's name, a constant",
     ("newsarchive/search/index.py", "STALE_TABLE"): "the stale table's name, a constant",
