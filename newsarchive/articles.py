@@ -12,7 +12,14 @@ import sqlite_utils
 from newsarchive.clock import format_hk
 from newsarchive.db import write_transaction
 from newsarchive.linking.queue import queue_links
-from newsarchive.model import FIRST_SEEN, MEDIA_FIELDS, Article, content_hash
+from newsarchive.model import (
+    FIRST_SEEN,
+    MEDIA_FIELDS,
+    ROUTES,
+    Article,
+    content_hash,
+    reading_route,
+)
 from newsarchive.search import index_article, search_key
 
 Outcome = Literal["new", "updated", "unchanged"]
@@ -62,11 +69,12 @@ def next_visit(first_seen_at: str, now: str) -> str | None:
     return None
 
 
-# The last two: when the content in the row was last fetched, and when it was first stored.
+# Then: when the content in the row was last fetched, when it was first stored, and the method
+# that read its body (its route).
 _STATE_SQL = (
     "SELECT content_hash, first_seen_at, coalesce(visits, 0), title, published_at, body_text, "
-    "coalesce(last_fetched_at, last_seen_at), coalesce(last_changed_at, first_seen_at) "
-    "FROM articles WHERE id = ?"
+    "coalesce(last_fetched_at, last_seen_at), coalesce(last_changed_at, first_seen_at), "
+    "json_extract(extraction, '$.body') FROM articles WHERE id = ?"
 )
 
 
@@ -82,7 +90,9 @@ def upsert_article(
 
     An article whose content hash is unchanged only has its fetch state moved
     (``last_seen_at``, validators, next revisit); a changed one first has its previous
-    content saved as a version in ``article_versions``. ``fetched=False`` (a reparse of a
+    content saved as a version in ``article_versions``. A reading by another route than the
+    stored one's (the feed's while the API is down) is compared with that route's last
+    reading instead (see _read_another_way). ``fetched=False`` (a reparse of a
     stored response) leaves the fetch state alone: nothing was fetched. An item dated only
     when first seen keeps the date its row has (see _dated_as_stored).
     """
@@ -103,11 +113,22 @@ def upsert_article(
             # A page that stops sending validators keeps the last ones it gave.
             state |= {k: v for k, v in (("etag", article.etag),
                                         ("last_modified", article.last_modified)) if v}  # fmt: skip
+        route = reading_route(article.extraction.get("body"))
+        stored_route = reading_route(existing[8]) if existing is not None else route
         if existing is not None and existing[0] == article.content_hash:
+            if route != stored_route:  # that route's next reading is compared with this one
+                _remember_reading(db, article.id, route, article.content_hash)
             if state:
                 _update_article(db, article.id, state)
             _record_media_files(db, article)
             return "unchanged"
+        revision = True
+        if route != stored_route:
+            replaces, revision = _read_another_way(db, article, route, stored_route, existing)
+            if not replaces:
+                if state:
+                    _update_article(db, article.id, state)
+                return "unchanged"
         if existing is None:
             # The rowid SQLite would choose, chosen here: the search key is written with the row.
             rowid = db.execute(_NEXT_ROWID_SQL).fetchone()[0]
@@ -115,7 +136,8 @@ def upsert_article(
             outcome: Outcome = "new"
         else:
             rowid = db.execute(_ROWID_SQL, [article.id]).fetchone()[0]
-            _save_version(db, article.id, existing, run_id)
+            if revision:
+                _save_version(db, article.id, existing, run_id)
             row["last_changed_at"] = seen_at
             outcome = "updated"
         # Written with the row, not updated after it: SQLite rewrites a row whole, body and all.
@@ -128,6 +150,49 @@ def upsert_article(
         # next, so a crawl killed before linking loses none.
         queue_links(db, article.id, at=seen_at, run_id=run_id)
     return outcome
+
+
+_READING_SQL = "SELECT content_hash FROM article_readings WHERE article_id = ? AND route = ?"
+
+
+def _read_another_way(
+    db: sqlite_utils.Database,
+    article: Article,
+    route: str,
+    stored_route: str,
+    existing: tuple[Any, ...],
+) -> tuple[bool, bool]:
+    """Whether a reading by another route than the stored one's replaces the stored content,
+    and whether that is a revision (the stored content kept as a version).
+
+    Routes differ in detail, so a reading is a revision only when its route read something
+    else last time. Otherwise it replaces the stored content only when its route is a better
+    one (the API's reading, when the API answers again, replaces the feed's it was missing
+    from): a post read through the feed while the API is down keeps its API reading. Each
+    route's last reading not stored is remembered in ``article_readings``.
+    """
+    last = db.execute(_READING_SQL, [article.id, route]).fetchone()
+    revised = last is not None and last[0] != article.content_hash
+    if not revised and ROUTES.index(route) > ROUTES.index(stored_route):
+        if last is None:
+            _remember_reading(db, article.id, route, article.content_hash)
+        return False, False
+    db.execute(
+        "DELETE FROM article_readings WHERE article_id = ? AND route = ?", [article.id, route]
+    )
+    _remember_reading(db, article.id, stored_route, existing[0])
+    return True, revised
+
+
+def _remember_reading(
+    db: sqlite_utils.Database, article_id: str, route: str, content_hash: str | None
+) -> None:
+    """Remember a route's last reading of an item (``content_hash``: set by normalize)."""
+    db.execute(
+        "INSERT OR REPLACE INTO article_readings (article_id, route, content_hash) "
+        "VALUES (?, ?, ?)",
+        [article_id, route, content_hash],
+    )
 
 
 _STORED_DATE_SQL = (
@@ -187,7 +252,7 @@ def _update_article(db: sqlite_utils.Database, article_id: str, values: dict[str
 def _save_version(
     db: sqlite_utils.Database, article_id: str, state: tuple[Any, ...], run_id: int | None
 ) -> None:
-    content_hash, _, _, title, published_at, body_text, fetched_at, first_seen_at = state
+    content_hash, _, _, title, published_at, body_text, fetched_at, first_seen_at = state[:8]
     number = db.execute(
         "SELECT coalesce(max(version), 0) + 1 FROM article_versions WHERE article_id = ?",
         [article_id],

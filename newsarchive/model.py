@@ -19,6 +19,23 @@ FIRST_WORDS = "first-words"
 # body, the one kind of item that may have none.
 NO_BODY = "none"
 
+# The routes an item can be read by, best first: a site's API, its feed, its own page. Each
+# gives the same post in its own detail (a feed lists tags among its categories and carries no
+# featured image), so readings by different routes are compared only with readings by the same
+# route (newsarchive.articles). The route is told by the method that gave the body.
+ROUTES = ("api", "feed", "page")
+
+
+def reading_route(body_method: str | None) -> str:
+    """The route of an item's reading, by the extraction method of its body."""
+    body = body_method or ""
+    if body.startswith("wp-api"):
+        return "api"
+    if body.startswith(("rss:", "atom:")):
+        return "feed"
+    return "page"
+
+
 # Where a downloaded photo or attachment was saved (hkarchive crawl --media): not content.
 MEDIA_FIELDS = ("local_path", "checksum", "file_size")
 

@@ -372,6 +372,20 @@ def _v12_contentless_search(db: sqlite_utils.Database) -> None:
     reindex(db)
 
 
+def _v13_readings_by_route(db: sqlite_utils.Database) -> None:
+    # The last reading of an item by a route other than its stored one's (API, feed, page),
+    # by its content hash: a reading by another route is a revision only when that route's
+    # reading changed (newsarchive/articles.py). Empty until an item is read two ways.
+    db.execute(
+        """CREATE TABLE article_readings (
+  article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+  route TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  PRIMARY KEY (article_id, route)
+) WITHOUT ROWID"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_image_files_and_body_hash,
@@ -385,6 +399,7 @@ MIGRATIONS: list[Migration] = [
     _v10_link_queue,
     _v11_version_first_seen,
     _v12_contentless_search,
+    _v13_readings_by_route,
 ]
 
 

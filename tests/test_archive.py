@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -177,6 +178,69 @@ def test_a_change_keeps_the_previous_version(db_path: Path) -> None:
         (2, "2026-01-02T00:00:00+08:00", "Corrected", 3),
     ]
     assert db.table("articles").get("govhk:P2022052500588")["title"] == "Corrected again"
+
+
+API = {"title": "wp-api", "body": "wp-api"}
+FEED = {"title": "rss", "body": "rss:content"}
+
+
+def stored(db: sqlite_utils.Database, article_id: str) -> tuple[str, str, int]:
+    """An item's stored category, body method and number of earlier versions."""
+    row = db.table("articles").get(article_id)
+    versions = db.table("article_versions").count_where("article_id = ?", [article_id])
+    return row["category"], json.loads(row["extraction"])["body"], versions
+
+
+def test_a_reading_by_another_route_is_compared_with_that_routes_last_reading(
+    db_path: Path,
+) -> None:
+    db = open_archive(db_path)
+    at = iter(f"2026-01-0{day}T00:00:00+08:00" for day in range(1, 10))
+    api = make_article(category="News", extraction=API)
+    feed = make_article(category="News, CUHK", extraction=FEED)  # with the post's tag
+    assert upsert_article(db, api, seen_at=next(at), run_id=1) == "new"
+    # The API is down: the feed's reading differs in detail, and is no revision.
+    assert upsert_article(db, feed, seen_at=next(at), run_id=2) == "unchanged"
+    assert upsert_article(db, feed, seen_at=next(at), run_id=3) == "unchanged"
+    assert stored(db, api.id) == ("News", "wp-api", 0)
+    # The post is edited while the API is down: the feed's reading changed, a revision.
+    edited = make_article(category="News, CUHK", extraction=FEED, body_text="Edited.")
+    assert upsert_article(db, edited, seen_at=next(at), run_id=4) == "updated"
+    assert stored(db, api.id) == ("News, CUHK", "rss:content", 1)
+    # The API answers again, with the edit: the API's reading changed since its last, too.
+    api_edited = make_article(category="News", extraction=API, body_text="Edited.")
+    assert upsert_article(db, api_edited, seen_at=next(at), run_id=5) == "updated"
+    assert stored(db, api.id) == ("News", "wp-api", 2)
+    assert upsert_article(db, edited, seen_at=next(at), run_id=6) == "unchanged"
+    assert stored(db, api.id) == ("News", "wp-api", 2)
+
+
+def test_a_route_that_read_the_stored_content_then_reads_otherwise_reads_a_revision(
+    db_path: Path,
+) -> None:
+    db = open_archive(db_path)
+    api = make_article(category="News", extraction=API)
+    same = make_article(category="News", extraction=FEED)  # the feed reads it as the API does
+    tagged = make_article(category="News, CUHK", extraction=FEED)  # then a tag is added
+    assert upsert_article(db, api, seen_at="2026-01-01T00:00:00+08:00", run_id=1) == "new"
+    assert upsert_article(db, same, seen_at="2026-01-02T00:00:00+08:00", run_id=2) == "unchanged"
+    assert upsert_article(db, tagged, seen_at="2026-01-03T00:00:00+08:00", run_id=3) == "updated"
+    assert stored(db, api.id) == ("News, CUHK", "rss:content", 1)
+
+
+def test_a_post_first_read_through_the_feed_takes_the_apis_reading_as_no_revision(
+    db_path: Path,
+) -> None:
+    db = open_archive(db_path)
+    feed = make_article(category="News, CUHK", extraction=FEED, photos=[])
+    api = make_article(category="News", extraction=API)
+    assert upsert_article(db, feed, seen_at="2026-01-01T00:00:00+08:00", run_id=1) == "new"
+    assert upsert_article(db, api, seen_at="2026-01-02T00:00:00+08:00", run_id=2) == "updated"
+    assert stored(db, api.id) == ("News", "wp-api", 0)
+    assert db.table("images").count_where("article_id = ?", [api.id]) == 1
+    # The feed's reading, unchanged since, is still no revision.
+    assert upsert_article(db, feed, seen_at="2026-01-03T00:00:00+08:00", run_id=3) == "unchanged"
+    assert stored(db, api.id) == ("News", "wp-api", 0)
 
 
 def test_not_modified_moves_only_fetch_state(db_path: Path) -> None:
