@@ -10,6 +10,7 @@ the route each crawl took is in its run's stats.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import tomllib
 from collections.abc import Iterator
@@ -176,3 +177,70 @@ def test_the_explicit_feed_and_sitemap_kinds_take_their_one_route(tmp_path: Path
     assert "/www.marinelab.example/" not in hits and "/www.quantumlab.example/" not in hits
     assert not any(target.startswith("/www.marinelab.example/wp-json") for target in hits)
     assert not any("robots.txt" in target or "sitemap_index" in target for target in hits)
+
+
+def _with_an_urdu_version(tmp_path: Path) -> Path:
+    """The bilingual site with a third version, in Urdu under /ur/, named by an hreflang
+    alternate on its home page as Hong Kong departments name theirs, and a sitemap of all
+    three (reconstructed: the Urdu pages are the English ones with lang="ur",
+    tests/PROVENANCE.md)."""
+    host = "www.smartcity.example"
+    root = tmp_path / "mirror"
+    shutil.copytree(MIRROR / host, root / host)
+    site = root / host
+    home = site / "index.html"
+    html = home.read_text(encoding="utf-8")
+    html = html.replace(
+        '<link rel="alternate" hreflang="zh-Hant" href="https://www.smartcity.example/tc/">',
+        '<link rel="alternate" hreflang="zh-Hant" href="https://www.smartcity.example/tc/">\n'
+        '<link rel="alternate" hreflang="ur" href="https://www.smartcity.example/ur/">',
+    ).replace(
+        '<li><a href="/tc/" lang="zh-Hant-HK">繁體中文</a></li>',
+        '<li><a href="/tc/" lang="zh-Hant-HK">繁體中文</a></li>\n'
+        '\t\t<li><a href="/ur/" lang="ur">اردو</a></li>',
+    )
+    assert 'hreflang="ur"' in html and 'href="/ur/"' in html
+    home.write_text(html, encoding="utf-8")
+    for page in (site / "en").rglob("*"):
+        if page.is_file():
+            target = site / "ur" / page.relative_to(site / "en")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = page.read_text(encoding="utf-8").replace('<html lang="en">', '<html lang="ur">')
+            target.write_text(text.replace('href="/en/', 'href="/ur/'), encoding="utf-8")
+    # A sitemap of every version's news (the route that reaches them all, as a site's CMS
+    # lists them), named by robots.txt.
+    pages = sorted(site.glob("*/news/detail.php?id=*"))
+    assert {page.parent.parent.name for page in pages} == {"en", "tc", "ur"}
+    entries = "".join(
+        f"<url><loc>https://{host}/{page.relative_to(site).as_posix()}</loc></url>"
+        for page in pages
+    )
+    (site / "sitemap.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>',
+        encoding="utf-8",
+    )
+    robots = (site / "robots.txt").read_text(encoding="utf-8")
+    robots += f"Sitemap: https://{host}/sitemap.xml\n"
+    (site / "robots.txt").write_text(robots, encoding="utf-8")
+    return root
+
+
+def test_a_sites_version_in_another_language_is_not_crawled(tmp_path: Path) -> None:
+    mirror, db = _with_an_urdu_version(tmp_path), tmp_path / "archive.db"
+    env = {"HKARCHIVE_SOURCES": str(tmp_path / "sources")}
+    with MirrorServer(mirror).start() as server:
+        added = run_cli("source", "add", "https://www.smartcity.example/", "--mirror",
+                        server.url, env=env)  # fmt: skip
+        assert added.code == 0, added.stderr
+        assert "not crawled: /ur/ (the site's versions in other languages)" in added.stdout
+        server.reset_counts()
+        crawl = run_cli("crawl", "smartcity", "--since", "2022-01-01", "--db", str(db),
+                        "--mirror", server.url, "-q", env=env)  # fmt: skip
+        assert crawl.code == 0, crawl.stderr
+        assert not [target for target in server.hits if "/ur/news/detail" in target]
+    expected = json.loads((FIXTURES / "sites" / "www.smartcity.example.json").read_text("utf-8"))
+    urls = {row["url"] for row in _query(db, "SELECT url FROM articles")}
+    assert urls == {item["url"] for item in expected}
+    [stats] = _query(db, "SELECT stats FROM crawl_runs")
+    assert json.loads(stats["stats"])["hkarchive/other_language_skipped"] > 0

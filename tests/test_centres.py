@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +242,14 @@ def test_a_page_with_no_article_is_refused_and_recorded_in_failures(tmp_path: Pa
     assert rows(
         tmp_path / "archive.db", "SELECT url, kind, error, role, item_id FROM failures"
     ) == [(UNDATED_URL, "parse", "no article: no title and no body", "item", "cairs:en/99")]
+
+
+def test_an_item_in_another_language_is_counted_not_archived(tmp_path: Path) -> None:
+    spider = cairs_spider(tmp_path)
+    body = "<h1>Title</h1>" + "<p>香港の研究所は本日、新しい研究施設の開設を発表しました。</p>" * 4
+    article = extract_detail(detail_page(body, url="https://www.cairs.hk/jp/news/1"),
+                             SOURCES["cairs"])  # fmt: skip
+    assert article.lang == "ja"
+    assert list(spider.emit(article)) == []
+    assert spider.crawler.stats.get_value("hkarchive/items_other_language") == 1
+    assert list(spider.emit(replace(article, lang="en"))) == [replace(article, lang="en")]

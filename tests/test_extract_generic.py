@@ -344,3 +344,34 @@ def test_link_only_blocks_are_dropped_from_a_body() -> None:
     )
     drop_link_blocks(body)
     assert body.text_content() == "Text with one link in it.p.jpg (1 MB)"
+
+
+JAPANESE = "<p>香港の研究所は本日、新しい研究施設の開設を発表しました。研究者は四十人です。</p>"
+KOREAN = "<p>홍콩 연구소는 오늘 새로운 연구 시설의 개설을 발표했습니다. 연구원은 사십 명입니다.</p>"
+CHINESE = "<p>香港研究中心今日宣布啟用新的研究設施，可容納四十名研究人員。</p>"
+ENGLISH = "<p>The centre opened a new laboratory today, with room for forty researchers.</p>"
+
+
+@pytest.mark.parametrize(
+    ("declared", "text", "expected"),
+    [
+        ("de-DE", ENGLISH, ("de", "html-lang")),  # Latin letters: the declaration decides
+        ("ja", JAPANESE, ("ja", "html-lang")),
+        (None, JAPANESE, ("ja", "script")),
+        ("en", KOREAN, ("ko", "script")),  # a template's default lang="en"
+        ("zh-Hant-HK", JAPANESE, ("ja", "script")),
+        ("yue-Hant-HK", CHINESE, ("zh", "html-lang")),
+        ("tc", CHINESE, ("zh", "html-lang")),
+        ("x-default", ENGLISH, ("en", "config")),
+        (None, ENGLISH, ("en", "config")),
+    ],
+)
+def test_a_page_in_another_language_says_so(
+    declared: str | None, text: str, expected: tuple[str, str]
+) -> None:
+    config = replace(CAIRS, languages=("en",), lang_by_path={})
+    lang = f' lang="{declared}"' if declared else ""
+    body = f"<html{lang}><body><h1>Title</h1>{text * 4}</body></html>"
+    response = HtmlResponse(url=URL, body=body.encode(), headers={"Content-Type": "text/html"})
+    article = extract_detail(response, config)
+    assert (article.lang, article.extraction["lang"]) == expected

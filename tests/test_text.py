@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from crawler.extract.text import html_to_text, squash
+import pytest
+
+from crawler.extract.text import declared_language, html_to_text, other_script, squash
 
 
 def test_br_nbsp_br_separates_paragraphs_by_one_blank_line() -> None:
@@ -40,3 +42,41 @@ def test_blank_runs_collapse_and_nfc_applies() -> None:
 def test_squash_joins_whitespace_of_all_kinds() -> None:
     assert squash(" a\r\n\tb\u00a0c\u3000d ") == "a b c d"
     assert squash(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("これは日本語の文章です。香港の展示会について。", "ja"),
+        ("이것은 한국어 문장입니다. 홍콩 전시회", "ko"),
+        ("香港特別行政區政府今日公布", None),
+        ("The Government announced today", None),
+        ("Ceci est une phrase en français", None),  # Latin letters: not told apart
+        ("ہانگ کانگ کی حکومت نے آج اعلان کیا", "und"),
+        ("สวัสดี ฮ่องกง", "und"),
+        ("", None),
+    ],
+)
+def test_other_script(text: str, expected: str | None) -> None:
+    assert other_script(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [
+        ("en-US", "en"),
+        ("EN_gb", "en"),
+        ("zh-Hant-HK", "zh"),
+        ("yue", "zh"),
+        ("sc", "zh"),
+        ("pt-BR", "pt"),
+        ("fil", "fil"),
+        ("und", None),
+        ("x-default", None),
+        ("english", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_declared_language(tag: str | None, expected: str | None) -> None:
+    assert declared_language(tag) == expected

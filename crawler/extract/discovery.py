@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from courlan import is_navigation_page, is_not_crawlable
 from lxml import etree, html
@@ -28,7 +28,7 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.extract.parts import parse_published
-from crawler.extract.text import squash
+from crawler.extract.text import declared_language, squash
 from crawler.extract.wordpress import entry_date, looks_like_feed
 from newsarchive.urls import absolute_url
 
@@ -349,6 +349,27 @@ def languages(response: TextResponse, links: Iterable[str]) -> tuple[list[str], 
     tags = [root.get("lang"), *root.xpath('//link[@rel="alternate"]/@hreflang')]
     codes = {*by_path.values(), *filter(None, map(language_code, tags))}
     return sorted(codes) or ["en"], by_path
+
+
+def other_language_paths(response: TextResponse) -> list[str]:
+    """The path prefixes that hold a site's versions in languages other than English and
+    Chinese (``/ja/``, ``/ur/``), as its page's hreflang alternates name them: the first path
+    segment of an alternate on the same site, when that segment is itself a language tag and
+    no English or Chinese alternate starts with it. Pages under them are no items of the
+    archive's, and a crawl need not fetch them."""
+    ours: set[str] = set()
+    others: set[str] = set()
+    for link in response.selector.root.xpath('//link[@rel="alternate"][@hreflang][@href]'):
+        lang = declared_language(link.get("hreflang"))
+        url = urljoin(response.url, link.get("href"))
+        if lang is None or not same_site(url, response.url):
+            continue
+        first = (_segments(urlsplit(url).path) or [""])[0]
+        if lang in ("en", "zh"):
+            ours.add(first)
+        elif declared_language(first) is not None:
+            others.add(first)
+    return sorted(f"/{segment}/" for segment in others - ours)
 
 
 def title_of(response: TextResponse) -> str:

@@ -54,6 +54,8 @@ from crawler.extract.parts import (
 )
 from crawler.extract.sanitize import sanitize_html
 from crawler.extract.text import (
+    declared_language,
+    other_script,
     script_language,
     squash,
     to_html,
@@ -608,11 +610,16 @@ def _language(
     for prefix, lang in config.lang_by_path.items():
         if path.startswith(prefix):
             return lang, "path"
-    declared = (root.get("lang") or "").lower()
-    if declared.startswith(("zh", "en")):
+    declared = declared_language(root.get("lang"))
+    other = other_script(text)
+    if declared in ("zh", "en"):
         # A template's default lang="en" on a page written in Chinese: the text decides.
-        read = script_language(text) if text else declared[:2]
-        return (declared[:2], "html-lang") if read == declared[:2] else (read, "script")
+        read = (other or script_language(text)) if text else declared
+        return (declared, "html-lang") if read == declared else (read, "script")
+    if declared is not None:
+        return declared, "html-lang"  # another language: no item of the archive's
+    if other is not None:
+        return other, "script"
     if len(config.languages) == 1:
         return config.languages[0], "config"
     return script_language(text), "script"

@@ -185,6 +185,46 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _ZH_SHARE = 0.3
 
 
+_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
+_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+
+
+def other_script(text: str) -> str | None:
+    """The language of a text written in a script neither English nor Chinese is written in:
+    ``ja`` (kana beside the Han characters), ``ko`` (Hangul), ``und`` (another script:
+    Thai, Devanagari, Arabic, Cyrillic...); None for Latin or Han text. Text in another
+    language written in Latin letters (French, Indonesian) is not told apart from English."""
+    letters = [c for c in text[:2000] if c.isalpha()]
+    if not letters:
+        return None
+    if sum(1 for c in letters if _KANA.match(c)) > 0.1 * len(letters):
+        return "ja"
+    if sum(1 for c in letters if _HANGUL.match(c)) > _ZH_SHARE * len(letters):
+        return "ko"
+    ours = sum(1 for c in letters if _LATIN.match(c) or _CJK.match(c))
+    return "und" if ours < 0.5 * len(letters) else None
+
+
+# Tags of Chinese and English besides zh and en: Cantonese, Mandarin, ISO 639-2's codes, and
+# the tc/sc/cn that Hong Kong sites use for their versions; then tags that name no language.
+_ALSO = {"yue": "zh", "cmn": "zh", "zho": "zh", "chi": "zh", "tc": "zh", "sc": "zh", "cn": "zh",
+         "eng": "en"}  # fmt: skip
+_NO_LANGUAGE = frozenset({"und", "mul", "zxx", "mis", "x", "i"})
+
+
+def declared_language(tag: str | None) -> str | None:
+    """The language an ``<html lang>`` declares, as the archive codes it: ``en``, ``zh`` (any
+    Chinese: ``zh-Hant-HK``, ``yue``), another language's primary subtag (``pt-BR``: ``pt``);
+    None when it declares none (empty, ``und``, not a language tag)."""
+    primary = re.split(r"[-_]", (tag or "").strip().lower(), maxsplit=1)[0]
+    if primary in _ALSO:
+        return _ALSO[primary]
+    if not (2 <= len(primary) <= 3 and primary.isascii() and primary.isalpha()):
+        return None
+    return None if primary in _NO_LANGUAGE else primary
+
+
 def script_language(text: str) -> str:
     """ "zh" when Han characters make up a fair share of the letters, else "en"."""
     letters = [c for c in text[:2000] if c.isalpha()]

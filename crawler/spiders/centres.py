@@ -28,7 +28,7 @@ from crawler.extract.wordpress import (
     looks_like_feed,
 )
 from crawler.seen import Seen, SeenState, conditional_request, with_validators
-from crawler.sources.config import SourceConfig
+from crawler.sources.config import LANGS, SourceConfig
 from crawler.spiders.base import ArchiveSpider
 from newsarchive.model import FIRST_SEEN, Article, FetchFailed, NotModified
 
@@ -60,8 +60,15 @@ class CentreSpider(ArchiveSpider):
         return f"{self.name}:{native_id(url, self.config)}"
 
     def emit(self, article: Article, *, anyday: bool = False) -> Iterator[Article]:
-        """Yield an item when it falls in the window (or `anyday`, or it is dated only by when
-        it was first seen: it cannot be shown outside); count how each field was extracted."""
+        """Yield an item when it is in English or Chinese and falls in the window (or `anyday`,
+        or it is dated only by when it was first seen: it cannot be shown outside); count how
+        each field was extracted."""
+        if article.lang not in LANGS:
+            # A page in another language (its <html lang>, its script): no item of the
+            # archive's, which holds English and Chinese.
+            logger.info("%s is in another language (%s): not archived", article.url, article.lang)
+            self._stats.inc_value("hkarchive/items_other_language")
+            return
         day = (article.published_at or "")[:10]
         anyday = anyday or article.extraction.get("published_at") == FIRST_SEEN
         outside = not self.incremental and not anyday and day not in self.days
@@ -127,6 +134,8 @@ class CentreSpider(ArchiveSpider):
         known = self.seen.lookup(self.item_id(url) for url, _ in links)
         dated_older = dated = fresh = 0
         for url, listed in links:
+            if self.other_language(url):
+                continue
             if not self.incremental and listed is not None:
                 dated += 1
                 if listed < self.first_day:
@@ -147,6 +156,11 @@ class CentreSpider(ArchiveSpider):
         exhausted = (dated and dated_older == dated) or (self.incremental and links and not fresh)
         if next_url and page < self.config.max_pages and not exhausted:
             yield self.listing_request(next_url, page + 1)
+
+    def other_language(self, url: str) -> bool:
+        """Whether a listed URL lies where the site keeps its versions in languages other than
+        English and Chinese: never, for a source its file describes."""
+        return False
 
     def detail_request(self, url: str, seen: Seen | None) -> Request:
         return conditional_request(

@@ -22,7 +22,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
@@ -39,6 +39,7 @@ from crawler.extract.discovery import (
     is_feed,
     languages,
     learn_pattern,
+    other_language_paths,
     page_links,
     platform,
     read_sitemap,
@@ -79,6 +80,8 @@ class Discovery:
     sitemaps: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     lang_by_path: dict[str, str] = field(default_factory=dict)
+    # Where the site keeps its versions in other languages (``/ja/``): not crawled.
+    other_paths: list[str] = field(default_factory=list)
     listing_urls: list[str] = field(default_factory=list)
     pattern: str | None = None
     route: str | None = None
@@ -126,6 +129,15 @@ class DiscoveringSpider(WordpressSpider):
         if self.found.route != "wordpress-api":  # the API's newest pages carry recent posts
             for request in self.revisits(seen):
                 yield request
+
+    def other_language(self, url: str) -> bool:
+        """Whether a URL lies where the site keeps its versions in other languages (its home
+        page's hreflang alternates: ``/ja/``); counted, for it is not fetched."""
+        path = urlsplit(url).path
+        if any(path.startswith(prefix) for prefix in self.found.other_paths):
+            self._stats.inc_value("hkarchive/other_language_skipped")
+            return True
+        return False
 
     def failed_again(self) -> Iterator[Request]:
         """The earlier runs' failures to ask for again, but the base URL's: that one records a
@@ -187,6 +199,7 @@ class DiscoveringSpider(WordpressSpider):
         self.found.title = title_of(home)
         self.found.platform = platform(root)
         self.found.languages, self.found.lang_by_path = languages(home, page_links(home))
+        self.found.other_paths = other_language_paths(home)
         if self.found.platform == "wordpress":
             async for output in self.api_route():
                 yield output
@@ -324,6 +337,8 @@ class DiscoveringSpider(WordpressSpider):
         known = self.seen.lookup(self.item_id(item.url) for item in listed)
         first, last = self.first_day.isoformat(), self.last_day.isoformat()
         for item in listed:
+            if self.other_language(item.url):
+                continue
             day = (item.published or "")[:10]
             if not self.incremental and day and (day < first or (item.exact and day > last)):
                 continue

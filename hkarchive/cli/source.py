@@ -247,6 +247,9 @@ def _report(url: str, found: Discovery, languages: list[str]) -> None:
     click.echo(
         f"  languages:  {', '.join(languages)}" + (f" (by path: {by_path})" if by_path else "")
     )
+    if found.other_paths:
+        others = ", ".join(found.other_paths)
+        click.echo(f"  not crawled: {others} (the site's versions in other languages)")
     route = found.route or "none"
     if found.pattern:
         route += f" (article URLs like {found.pattern})"
