@@ -238,6 +238,29 @@ def test_an_item_in_several_captures_is_stored_once_as_last_captured(tmp_path: P
     ) == [(f"{title.decode()} (updated)", "2026-01-01T02:00:00+08:00")]
 
 
+def test_a_page_in_another_language_is_counted_not_archived_nor_invalid(tmp_path: Path) -> None:
+    # Captured by a crawl of an earlier version, which stored it as English; read again it is
+    # Japanese, and left out as a crawl leaves it out, not reported as an invalid item.
+    db_path = tmp_path / "archive.db"
+    url = "https://www.cairs.hk/cn/news_detail/index/98"  # no configured prefix says en or zh
+    text = "<p>香港の研究所は本日、新しい研究施設の開設を発表しました。</p>" * 5
+    body = f'<html lang="ja"><body><h1>研究施設</h1>{text}</body></html>'.encode()
+    page = HtmlResponse(url=url, headers={"Content-Type": "text/html"}, body=body)
+    with open_archive(db_path) as db:
+        warc = WarcFile(db_path, "test-cairs.warc.gz", {}, db=db)
+        try:
+            warc.write(page, run_id=None, source="cairs", fetched=datetime(2026, 1, 1, tzinfo=HKT))
+        finally:
+            warc.close()
+    result = run_reparse(db_path, "--source", "cairs")
+    assert result.exit_code == 0, result.output
+    assert (
+        "1 captures read, 0 new, 0 updated, 0 unchanged, 0 invalid, 0 errors, 1 in other "
+        "languages" in result.stdout
+    )
+    assert rows(db_path, "SELECT count(*) FROM articles") == [(0,)]
+
+
 def test_an_undated_page_is_dated_by_its_capture_and_keeps_that_date(tmp_path: Path) -> None:
     db_path = tmp_path / "archive.db"
     url = "https://www.cairs.hk/en/news_detail/index/99"

@@ -42,6 +42,8 @@ class ReparseReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     invalid: int = 0
     errors: int = 0
+    # Items in a language other than English or Chinese: not archived, as by a crawl.
+    other_language: int = 0
     problems: list[str] = field(default_factory=list)
     on_problem: Callable[[str], None] | None = None
 
@@ -62,6 +64,7 @@ class ReparseReport:
             f"{self.outcomes['new']} new, {self.outcomes['updated']} updated, "
             f"{self.outcomes['unchanged']} unchanged, {self.invalid} invalid, "
             f"{self.errors} errors"
+            + (f", {self.other_language} in other languages" if self.other_language else "")
         )
 
 
@@ -71,6 +74,7 @@ def _items(capture: CaptureRef, root: Path, report: ReparseReport) -> Iterator[t
 
     from crawler.extract.dispatch import extract_items
     from crawler.middlewares.rawcapture import CaptureError, read_capture
+    from crawler.sources.config import LANGS
     from pipelines.normalize import normalize_article
     from pipelines.validate import problems
 
@@ -93,6 +97,9 @@ def _items(capture: CaptureRef, root: Path, report: ReparseReport) -> Iterator[t
         report.problem(f"{capture.label}: cannot extract: {failure}")
     for article in found:
         normalize_article(article)
+        if article.lang not in LANGS:
+            report.other_language += 1  # as a crawl does: counted, not archived
+            continue
         wrong = problems(article)
         if wrong:
             report.problem(f"{capture.label}: invalid item {article.id}: {'; '.join(wrong)}",
@@ -159,6 +166,7 @@ def _finish(db: sqlite_utils.Database, report: ReparseReport, status: str) -> No
         "hkarchive/reparse/captures_read": report.captures,
         "hkarchive/reparse/errors": report.errors,
         "hkarchive/reparse/invalid": report.invalid,
+        "hkarchive/items_other_language": report.other_language,
         **{f"hkarchive/items_{k}": v for k, v in sorted(report.outcomes.items())},
     }
     finish_run(
