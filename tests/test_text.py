@@ -50,6 +50,7 @@ def test_squash_joins_whitespace_of_all_kinds() -> None:
         ("これは日本語の文章です。香港の展示会について。", "ja"),
         ("이것은 한국어 문장입니다. 홍콩 전시회", "ko"),
         ("香港特別行政區政府今日公布", None),
+        ("ＡＢＣＤＥＦ公司ＧＨＩＪ", None),  # full-width Latin letters in Chinese text
         ("The Government announced today", None),
         ("Ceci est une phrase en français", None),  # Latin letters: not told apart
         ("ہانگ کانگ کی حکومت نے آج اعلان کیا", "und"),
