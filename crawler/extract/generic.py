@@ -611,13 +611,13 @@ def _language(
         if path.startswith(prefix):
             return lang, "path"
     declared = declared_language(root.get("lang"))
+    if declared is not None and declared not in ("zh", "en"):
+        return declared, "html-lang"  # another language: no item of the archive's
     other = other_script(text)
-    if declared in ("zh", "en"):
+    if declared is not None:
         # A template's default lang="en" on a page written in Chinese: the text decides.
         read = (other or script_language(text)) if text else declared
         return (declared, "html-lang") if read == declared else (read, "script")
-    if declared is not None:
-        return declared, "html-lang"  # another language: no item of the archive's
     if other is not None:
         return other, "script"
     if len(config.languages) == 1:
