@@ -2,9 +2,8 @@
 
 ``PRAGMA user_version`` holds the number of migrations applied. Each migration runs in one
 transaction with its version bump (a new archive's all in one), so an archive is always at a
-whole version. Never edit a
-released migration: append a new one. `read_layout` reads what a file holds without
-migrating it.
+whole version. Never edit a released migration: append a new one. `read_layout` reads what a
+file holds without migrating it.
 """
 
 from __future__ import annotations
